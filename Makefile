@@ -1,0 +1,34 @@
+# One entry point for setting up, testing, demonstrating and benchmarking.
+# Every target creates .venv at the repository root when it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# glibc's malloc returns large activations to the OS each iteration; these keep them (dependencies.md).
+export MALLOC_MMAP_THRESHOLD_ := 33554432
+export MALLOC_TRIM_THRESHOLD_ := 100000000000
+export MALLOC_TOP_PAD_ := 1073741824
+
+.PHONY: setup test demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[faces,synth,export,dev]'
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps mediapipe==0.10.14
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/attnwav2lip demo --out demo_output
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,40 @@
+"""attnwav2lip: lip-sync talking-face generation with AttnWav2Lip.
+
+The public API is imported lazily so that ``import attnwav2lip`` stays fast (no torch, no
+media libraries) until a name is actually used::
+
+    from attnwav2lip import LipSyncer, load_model
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "load_audio": "attnwav2lip.audio",
+    "melspectrogram": "attnwav2lip.audio",
+    "load_model": "attnwav2lip.checkpoints",
+    "save_model": "attnwav2lip.checkpoints",
+    "Generator": "attnwav2lip.models",
+    "LipSyncExpert": "attnwav2lip.models",
+    "QualityDiscriminator": "attnwav2lip.models",
+    "SyncNetEvaluator": "attnwav2lip.models",
+    "AttnWav2LipError": "attnwav2lip.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'attnwav2lip' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

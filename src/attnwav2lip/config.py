@@ -1,0 +1,110 @@
+"""Dataclass configuration <-> plain dicts and YAML recipe files.
+
+Every configurable part of the toolkit is a (frozen) dataclass defined next to the code it
+configures. This module only converts them: recipes load into dataclasses (unknown keys are
+errors, so a typo never passes silently) and resolved configs are saved beside every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+from .fileio import write_text_atomic
+
+T = TypeVar("T")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A dataclass (possibly nested) as a plain dict of builtins, ready for YAML or JSON."""
+    if not dataclasses.is_dataclass(config):
+        raise TypeError(f"expected a dataclass instance, got {type(config).__name__}")
+    return _plain(dataclasses.asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") -> T:
+    """Build dataclass ``cls`` from ``data``, recursing into nested dataclass fields.
+
+    Raises ConfigError on unknown keys or on a value that is not a mapping where a nested
+    dataclass is expected.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        nested = _dataclass_type(hints.get(name))
+        if nested is not None and isinstance(value, dict):
+            kwargs[name] = from_dict(nested, value, where=f"{where}.{name}")
+        elif isinstance(value, list) and _is_tuple(hints.get(name)):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _dataclass_type(hint: Any) -> type | None:
+    if hint is None:
+        return None
+    if dataclasses.is_dataclass(hint):
+        return hint  # type: ignore[return-value]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            if dataclasses.is_dataclass(arg):
+                return arg  # type: ignore[return-value]
+    return None
+
+
+def _is_tuple(hint: Any) -> bool:
+    return hint is tuple or typing.get_origin(hint) is tuple
+
+
+def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML mapping from ``path`` (empty file -> empty dict)."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"recipe not found: {path}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_recipe(cls: type[T], path: str | os.PathLike[str]) -> T:
+    """Load a YAML recipe file into dataclass ``cls``."""
+    return from_dict(cls, load_yaml(path), where=str(path))
+
+
+def save_recipe(config: Any, path: str | os.PathLike[str]) -> None:
+    """Save a dataclass config as YAML, atomically."""
+    import yaml
+
+    write_text_atomic(path, yaml.safe_dump(to_dict(config), sort_keys=False))
