@@ -1,0 +1,8 @@
+"""The four networks: generator (with attention), lip-sync expert, quality discriminator, evaluation SyncNet."""
+
+from __future__ import annotations
+
+from .config import DiscriminatorConfig, EvaluatorConfig, ExpertConfig, GeneratorConfig
+from .generator import Generator
+
+__all__ = ["Generator", "GeneratorConfig", "ExpertConfig", "DiscriminatorConfig", "EvaluatorConfig"]
