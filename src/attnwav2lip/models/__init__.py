@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .config import DiscriminatorConfig, EvaluatorConfig, ExpertConfig, GeneratorConfig
+from .evaluator import SyncNetEvaluator
 from .generator import Generator
 
-__all__ = ["Generator", "GeneratorConfig", "ExpertConfig", "DiscriminatorConfig", "EvaluatorConfig"]
+__all__ = ["Generator", "SyncNetEvaluator", "GeneratorConfig", "ExpertConfig", "DiscriminatorConfig", "EvaluatorConfig"]
