@@ -35,10 +35,11 @@ class SyncNetEvaluator(nn.Module):
     """
 
     kind: ClassVar[str] = "evaluator"
+    config_class: ClassVar[type[EvaluatorConfig]] = EvaluatorConfig
 
     def __init__(self, config: EvaluatorConfig | None = None, **overrides: Any) -> None:
         super().__init__()
-        self.config = dataclasses.replace(config or EvaluatorConfig(), **overrides)
+        self.config = dataclasses.replace(config or self.config_class(), **overrides)
         ch = functools.partial(scale_channels, width=self.config.width)
 
         self.netcnnaud = nn.Sequential(

@@ -41,10 +41,11 @@ class Generator(nn.Module):
     """
 
     kind: ClassVar[str] = "generator"
+    config_class: ClassVar[type[GeneratorConfig]] = GeneratorConfig
 
     def __init__(self, config: GeneratorConfig | None = None, **overrides: Any) -> None:
         super().__init__()
-        self.config = dataclasses.replace(config or GeneratorConfig(), **overrides)
+        self.config = dataclasses.replace(config or self.config_class(), **overrides)
         cfg = self.config
         ch = functools.partial(scale_channels, width=cfg.width)
         attention = functools.partial(
