@@ -129,7 +129,7 @@ def write_clip(
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     np.save(tmp / "frames.npy", np.ascontiguousarray(frames))
-    pcm = _write_wav(tmp / "audio.wav", wav, SAMPLE_RATE)
+    pcm = write_wav(tmp / "audio.wav", wav, SAMPLE_RATE)
     np.save(tmp / "mel.npy", melspectrogram(pcm.astype(np.float32) / 32767.0))  # the mel of what is stored
     meta = {
         "fps": float(fps),
@@ -149,7 +149,7 @@ def write_clip(
     return final
 
 
-def _write_wav(path: Path, wav: np.ndarray, sr: int) -> np.ndarray:
+def write_wav(path: Path, wav: np.ndarray, sr: int) -> np.ndarray:
     """Write 16-bit PCM and return the samples written."""
     pcm = (np.clip(np.asarray(wav, np.float32), -1.0, 1.0) * 32767.0).round().astype("<i2")
     with wave.open(str(path), "wb") as out:
