@@ -1,0 +1,295 @@
+"""Load any supported checkpoint into the right network, safely; save the project's own format.
+
+Recognised by content, not by name:
+
+- the original Wav2Lip files (``wav2lip.pth``, ``wav2lip_gan.pth``, ``lipsync_expert.pth``, the HQ
+  script's discriminator checkpoints: a dict with ``state_dict``), syncnet_python's
+  ``syncnet_v2.model`` (a plain state dict), in torch's zip format or the legacy pre-zip format,
+  with or without DataParallel's ``module.`` prefix. These were trained on BGR images; they are
+  converted to RGB once, here (reference.md §0.3), so the returned network takes and returns RGB
+  and computes what the original computes on the BGR image.
+- the project's own format: a safetensors file whose metadata holds the network's kind and its
+  config as JSON, enough to rebuild the exact network. Weights only; training state lives apart.
+
+Every pickle is read with ``torch.load(weights_only=True)``: a file whose pickle would import or
+call anything beyond tensors and plain containers is refused and its code never runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import re
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .config import to_dict
+from .errors import CheckpointError, ConfigError
+from .fileio import atomic_path
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+FORMAT_NAME = "attnwav2lip"
+FORMAT_VERSION = "1"
+EXPECTED = "a Wav2Lip generator, lip-sync expert or discriminator checkpoint, syncnet_v2.model, or an attnwav2lip .safetensors file"
+
+# A key that only network ``kind`` has, in the original layouts and ours.
+_SIGNATURES: dict[str, str] = {
+    "generator": "face_decoder_blocks.0.0.conv_block.0.weight",
+    "expert": "face_encoder.0.conv_block.0.weight",
+    "discriminator": "binary_pred.0.weight",
+    "evaluator": "netcnnlip.0.weight",
+}
+
+# BGR <-> RGB: (key, dim, permutation) of the tensors that touch image channels (reference.md §0.3).
+# Each permutation reverses channel triples, so applying it twice is the identity.
+_COLOUR_PERMUTATIONS: dict[str, tuple[tuple[str, int, tuple[int, ...]], ...]] = {
+    "generator": (
+        ("face_encoder_blocks.0.0.conv_block.0.weight", 1, (2, 1, 0, 5, 4, 3)),
+        ("output_block.1.weight", 0, (2, 1, 0)),
+        ("output_block.1.bias", 0, (2, 1, 0)),
+    ),
+    "discriminator": (("face_encoder_blocks.0.0.conv_block.0.weight", 1, (2, 1, 0)),),
+    "expert": (("face_encoder.0.conv_block.0.weight", 1, tuple(3 * f + c for f in range(5) for c in (2, 1, 0))),),
+    "evaluator": (("netcnnlip.0.weight", 1, (2, 1, 0)),),
+}
+
+# First-layer key and its width-1.0 output channels: how an original file's width is read.
+_WIDTH_PROBES: dict[str, tuple[str, int]] = {
+    "generator": ("face_encoder_blocks.0.0.conv_block.0.weight", 16),
+    "expert": ("face_encoder.0.conv_block.0.weight", 32),
+    "discriminator": ("face_encoder_blocks.0.0.conv_block.0.weight", 32),
+    "evaluator": ("netcnnlip.0.weight", 96),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Weights:
+    """What a checkpoint file holds, already in RGB order."""
+
+    kind: str
+    config: dict[str, Any]
+    state: dict[str, "torch.Tensor"]
+
+
+def load_model(path: str | os.PathLike[str], *, kind: str | None = None, device: str = "cpu") -> "nn.Module":
+    """The network stored in ``path``, built with its config, weights loaded, in eval mode on ``device``.
+
+    ``kind`` ("generator", "expert", "discriminator", "evaluator") demands a network kind; a file
+    holding another kind raises CheckpointError. An original generator comes back as
+    ``GeneratorConfig(attention="none", width=1.0, mel_offset=0)``.
+    """
+    from .models.registry import build_model
+
+    weights = _read(Path(path), kind)
+    try:
+        model = build_model(weights.kind, weights.config)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: invalid {weights.kind} config in the file ({exc})") from None
+    _fit(model, weights.state, Path(path))
+    model.load_state_dict(weights.state, strict=False)
+    return model.to(device).eval()
+
+
+def save_model(model: "nn.Module", path: str | os.PathLike[str]) -> None:
+    """Save ``model``'s weights and config as an attnwav2lip safetensors file, atomically."""
+    from safetensors.torch import save_file
+
+    from . import __version__
+
+    kind = getattr(model, "kind", None)
+    config = getattr(model, "config", None)
+    if kind not in _SIGNATURES or not dataclasses.is_dataclass(config):
+        raise TypeError(f"expected one of attnwav2lip's networks, got {type(model).__name__}")
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "config": json.dumps(to_dict(config)),
+        "attnwav2lip_version": __version__,
+    }
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
+
+
+def init_generator_from_wav2lip(generator: "nn.Module", path: str | os.PathLike[str]) -> list[str]:
+    """Load every layer ``generator`` shares with the generator checkpoint ``path``; return the keys left as initialised.
+
+    Used to start an attention generator from a trained Wav2Lip: the original layers load (in
+    RGB), the attention modules keep their fresh initialisation and are returned by name.
+    """
+    weights = _read(Path(path), "generator")
+    own = generator.state_dict()
+    extra = sorted(set(weights.state) - set(own))
+    if extra:
+        raise CheckpointError(
+            f"{path}: has {len(extra)} weight(s) this generator lacks (first: {extra[0]}); "
+            f"is its attention {weights.config.get('attention', 'none')!r}?"
+        )
+    _check_shapes(own, weights.state, Path(path))
+    generator.load_state_dict(weights.state, strict=False)
+    return [name for name in own if name not in weights.state and not name.endswith("num_batches_tracked")]
+
+
+def swap_colour_order(kind: str, state: Mapping[str, "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
+    """A copy of ``state`` with BGR and RGB swapped in the tensors that touch image channels.
+
+    The swap is its own inverse: it turns original (BGR) weights into RGB weights and back.
+    """
+    import torch
+
+    swapped = dict(state)
+    for key, dim, order in _COLOUR_PERMUTATIONS[kind]:
+        if key in swapped:
+            swapped[key] = swapped[key].index_select(dim, torch.tensor(order))
+    return swapped
+
+
+def save_training_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Save optimizer / step / RNG state (tensors, numbers, strings, containers) with torch.save, atomically."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(dict(state), tmp)
+
+
+def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load what save_training_state wrote, safely (weights_only)."""
+    state = _torch_load(_checked_file(Path(path)))
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: expected a training-state dict, got {type(state).__name__}")
+    return state
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _read(path: Path, expect: str | None) -> _Weights:
+    from .models.registry import DESCRIPTIONS
+
+    if expect is not None and expect not in _SIGNATURES:
+        raise ValueError(f"kind must be one of {', '.join(_SIGNATURES)}, got {expect!r}")
+    with _checked_file(path).open("rb") as file:
+        head = file.read(16)
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        weights = _read_original(path)
+    elif _looks_like_safetensors(path, head):
+        weights = _read_own(path)
+    else:
+        raise CheckpointError(f"{path}: not a checkpoint; expected {EXPECTED}")
+    if expect is not None and weights.kind != expect:
+        raise CheckpointError(
+            f"{path.name} is a {DESCRIPTIONS[weights.kind]} checkpoint, not a {DESCRIPTIONS[expect]}"
+        )
+    return weights
+
+
+def _checked_file(path: Path) -> Path:
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: is not a file; expected {EXPECTED}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: empty file; expected {EXPECTED}")
+    return path
+
+
+def _looks_like_safetensors(path: Path, head: bytes) -> bool:
+    """safetensors: an 8-byte little-endian header length, then a JSON header."""
+    if len(head) < 9:
+        return False
+    (header_len,) = struct.unpack("<Q", head[:8])
+    return head[8:9] == b"{" and 8 + header_len <= path.stat().st_size
+
+
+def _torch_load(path: Path) -> Any:
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        unsafe = re.search(r"GLOBAL (\S+)", str(exc))
+        if unsafe:
+            raise CheckpointError(
+                f"{path}: refused: its pickle would load {unsafe.group(1)}, which can run code; "
+                "only weights-only checkpoints are loaded"
+            ) from None
+        raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
+    except (RuntimeError, EOFError, OSError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
+
+
+def _read_original(path: Path) -> _Weights:
+    """An original checkpoint: dict with ``state_dict`` or a plain state dict, BGR, maybe ``module.``-prefixed."""
+    import torch
+
+    data = _torch_load(path)
+    state = data.get("state_dict", data) if isinstance(data, dict) else None
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: holds no state dict of tensors; expected {EXPECTED}")
+    state = {key.removeprefix("module."): tensor for key, tensor in state.items()}
+    kind = _recognise(state, path)
+    probe, base = _WIDTH_PROBES[kind]
+    config: dict[str, Any] = {"width": state[probe].shape[0] / base}
+    if kind == "evaluator" and "netfclip.3.weight" in state:
+        config["embedding_dim"] = state["netfclip.3.weight"].shape[0]
+    return _Weights(kind, config, swap_colour_order(kind, state))
+
+
+def _read_own(path: Path) -> _Weights:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            metadata = file.metadata() or {}
+            state = {name: file.get_tensor(name) for name in file.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: corrupt or truncated safetensors file ({_first_line(exc)})") from None
+    if metadata.get("format") != FORMAT_NAME or metadata.get("kind") not in _SIGNATURES:
+        raise CheckpointError(f"{path}: safetensors file without attnwav2lip metadata (kind and config); expected {EXPECTED}")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: attnwav2lip format version {metadata.get('format_version')!r}, this version reads {FORMAT_VERSION}")
+    try:
+        config = json.loads(metadata.get("config", "{}"))
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{path}: its config metadata is not valid JSON") from None
+    return _Weights(metadata["kind"], config, state)
+
+
+def _recognise(state: Mapping[str, Any], path: Path) -> str:
+    kinds = [kind for kind, key in _SIGNATURES.items() if key in state]
+    if len(kinds) != 1:
+        raise CheckpointError(f"{path}: weights of no known network; expected {EXPECTED}")
+    return kinds[0]
+
+
+def _fit(model: "nn.Module", state: Mapping[str, "torch.Tensor"], path: Path) -> None:
+    """Refuse weights that do not fill ``model`` exactly (num_batches_tracked may be absent: pre-0.4.1 files)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        raise CheckpointError(
+            f"{path}: weights do not match the {model.kind} they describe "
+            f"({len(missing)} missing, {len(unexpected)} unexpected keys; {what})"
+        )
+    _check_shapes(own, state, path)
+
+
+def _check_shapes(own: Mapping[str, "torch.Tensor"], state: Mapping[str, "torch.Tensor"], path: Path) -> None:
+    for key, tensor in state.items():
+        if key in own and tuple(tensor.shape) != tuple(own[key].shape):
+            raise CheckpointError(
+                f"{path}: {key} has shape {tuple(tensor.shape)}, the network expects {tuple(own[key].shape)}"
+            )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
