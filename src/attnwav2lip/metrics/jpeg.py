@@ -15,36 +15,47 @@ trip is therefore similar to the original's, not bit-identical.
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import av
 
 
 def jpeg_roundtrip(frames: np.ndarray, fps: int = 25) -> np.ndarray:
     """Encode RGB uint8 frames (N, H, W, 3) with ffmpeg's default MJPEG settings and decode them back."""
-    import av
-    import cv2
-
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"expected RGB uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}")
-    _, height, width, _ = frames.shape
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height = width, height
-    encoder.pix_fmt = "yuvj420p"
-    encoder.time_base = Fraction(1, fps)
-    encoder.framerate = Fraction(fps)
+    return np.stack(list(iter_jpeg_roundtrip(frames, fps)))
 
-    decoded: list[np.ndarray] = []
 
-    def collect(packets: list) -> None:
-        for packet in packets:
-            bgr = cv2.imdecode(np.frombuffer(bytes(packet), np.uint8), cv2.IMREAD_COLOR)
-            decoded.append(bgr[..., ::-1])
+def iter_jpeg_roundtrip(frames: Iterable[np.ndarray], fps: int = 25) -> Iterator[np.ndarray]:
+    """Streaming form of ``jpeg_roundtrip``: one encoder for the whole sequence, frames in order."""
+    import av
 
+    encoder = None
     for index, frame in enumerate(frames):
+        if encoder is None:
+            encoder = av.CodecContext.create("mjpeg", "w")
+            encoder.height, encoder.width = frame.shape[:2]
+            encoder.pix_fmt = "yuvj420p"
+            encoder.time_base = Fraction(1, fps)
+            encoder.framerate = Fraction(fps)
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         picture = picture.reformat(format="yuvj420p", interpolation="BICUBIC")
         picture.pts = index
-        collect(encoder.encode(picture))
-    collect(encoder.encode(None))
-    return np.stack(decoded)
+        for packet in encoder.encode(picture):
+            yield _decode(packet)
+    if encoder is not None:
+        for packet in encoder.encode(None):
+            yield _decode(packet)
+
+
+def _decode(packet: "av.Packet") -> np.ndarray:
+    """A packet is a whole JPEG file; decode it as cv2.imread would, then flip BGR to RGB."""
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(bytes(packet), np.uint8), cv2.IMREAD_COLOR)
+    return np.ascontiguousarray(bgr[..., ::-1])

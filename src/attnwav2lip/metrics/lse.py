@@ -185,12 +185,19 @@ def embed_windows(
     return torch.cat(video_out), torch.cat(audio_out)
 
 
+def resize_frame(frame: np.ndarray) -> np.ndarray:
+    """A frame at the evaluator's 224x224, resized as the Wav2Lip scorer does (cv2, bilinear)."""
+    if frame.shape[:2] == (INPUT_SIZE, INPUT_SIZE):
+        return frame
+    import cv2
+
+    return cv2.resize(frame, (INPUT_SIZE, INPUT_SIZE))
+
+
 def _resized(frames: np.ndarray) -> np.ndarray:
     if frames.shape[1:3] == (INPUT_SIZE, INPUT_SIZE):
         return frames
-    import cv2
-
-    return np.stack([cv2.resize(frame, (INPUT_SIZE, INPUT_SIZE)) for frame in frames])
+    return np.stack([resize_frame(frame) for frame in frames])
 
 
 def _device_of(evaluator: SyncEvaluator) -> "torch.device":

@@ -1,0 +1,137 @@
+"""Results on disk: the per-video CSV, the set summary (markdown + CSV), paired comparisons.
+
+Every table names the evaluator it came from ("LSE (syncnet_v2)", "LSE (SynthTalk evaluator)"):
+numbers from different evaluators are not comparable and must never share a table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import astuple, fields
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import MediaError
+from ..fileio import write_text_atomic
+from .scoring import VideoResult
+from .stats import PairedDifference, Summary, paired_bootstrap, summarize
+
+RESULT_FIELDS = tuple(f.name for f in fields(VideoResult))
+METRICS = ("lse_d", "lse_c")
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_results_csv(path: str | os.PathLike[str], results: Sequence[VideoResult]) -> None:
+    """One row per video: video, lse_d, lse_c, offset, num_windows, error."""
+    write_text_atomic(path, _csv_text(RESULT_FIELDS, [astuple(r) for r in results]))
+
+
+def read_results_csv(path: str | os.PathLike[str]) -> list[VideoResult]:
+    """Read a file written by ``write_results_csv``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise MediaError(f"results file not found: {path}") from None
+    if rows and set(rows[0]) != set(RESULT_FIELDS):
+        raise MediaError(f"{path}: not a per-video results CSV (expected columns {', '.join(RESULT_FIELDS)})")
+    return [
+        VideoResult(r["video"], float(r["lse_d"]), float(r["lse_c"]), int(r["offset"]), int(r["num_windows"]), r["error"])
+        for r in rows
+    ]
+
+
+def summarize_results(results: Sequence[VideoResult]) -> Summary:
+    """Summary over the videos that were scored (failures are counted separately by the caller)."""
+    ok = [r for r in results if r.ok]
+    if not ok:
+        raise MediaError("no video could be scored")
+    return summarize([r.lse_d for r in ok], [r.lse_c for r in ok], [r.offset for r in ok])
+
+
+def write_summary(
+    folder: str | os.PathLike[str], results: Sequence[VideoResult], label: str, protocol: str, name: str = "scores"
+) -> Summary:
+    """Write ``<name>.csv`` (per video), ``<name>_summary.csv`` and ``<name>_summary.md``; return the summary."""
+    folder = Path(folder)
+    write_results_csv(folder / f"{name}.csv", results)
+    summary = summarize_results(results)
+    failed = sum(not r.ok for r in results)
+    header = ["evaluator", "protocol", *(f.name for f in fields(Summary)), "failed"]
+    write_text_atomic(folder / f"{name}_summary.csv", _csv_text(header, [[label, protocol, *astuple(summary), failed]]))
+    lines = [
+        f"# LSE ({label})",
+        "",
+        f"Protocol: {protocol}. Each video counts once; std over videos.",
+        "",
+        "| videos | failed | LSE-D mean | LSE-D std | LSE-C mean | LSE-C std | mean AV offset |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary.count} | {failed} | {summary.lse_d_mean:.3f} | {summary.lse_d_std:.3f} | "
+        f"{summary.lse_c_mean:.3f} | {summary.lse_c_std:.3f} | {summary.offset_mean:+.2f} |",
+    ]
+    errors = [r for r in results if not r.ok]
+    if errors:
+        lines += ["", "Not scored:", "", *(f"- {r.video}: {r.error}" for r in errors)]
+    write_text_atomic(folder / f"{name}_summary.md", "\n".join(lines) + "\n")
+    return summary
+
+
+def compare_results(
+    a: Sequence[VideoResult], b: Sequence[VideoResult], num_resamples: int = 10000, seed: int = 0
+) -> list[PairedDifference]:
+    """Per-video ``b - a`` for LSE-D and LSE-C over the videos both sets scored, matched by file name."""
+    left, right = _by_name(a), _by_name(b)
+    common = sorted(set(left) & set(right))
+    if not common:
+        raise MediaError("the two result sets share no scored video (videos are matched by file name)")
+    return [
+        paired_bootstrap(
+            [getattr(left[n], m) for n in common], [getattr(right[n], m) for n in common], m, num_resamples, seed=seed
+        )
+        for m in METRICS
+    ]
+
+
+def _by_name(results: Sequence[VideoResult]) -> dict[str, VideoResult]:
+    table: dict[str, VideoResult] = {}
+    for r in results:
+        if not r.ok or math.isnan(r.lse_d):
+            continue
+        key = Path(r.video).name
+        if key in table:
+            raise MediaError(f"two scored videos share the file name {key}: cannot pair results by name")
+        table[key] = r
+    return table
+
+
+def write_comparison(
+    folder: str | os.PathLike[str], diffs: Sequence[PairedDifference], label: str, names: tuple[str, str], name: str = "comparison"
+) -> None:
+    """Write ``<name>.csv`` and ``<name>.md``: mean per-video difference (second - first) and its CI."""
+    folder = Path(folder)
+    header = ["evaluator", "metric", "videos", "mean_difference", "ci_low", "ci_high", "confidence"]
+    rows = [[label, d.metric, d.count, d.mean, d.low, d.high, d.confidence] for d in diffs]
+    write_text_atomic(folder / f"{name}.csv", _csv_text(header, rows))
+    lines = [
+        f"# LSE ({label}): {names[1]} minus {names[0]}, paired per video",
+        "",
+        "| metric | videos | mean difference | bootstrap CI |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {'LSE-D' if d.metric == 'lse_d' else 'LSE-C'} | {d.count} | {d.mean:+.3f} | [{d.low:+.3f}, {d.high:+.3f}] ({d.confidence:.0%}) |"
+            for d in diffs
+        ),
+        "",
+        "Lower LSE-D and higher LSE-C are better.",
+    ]
+    write_text_atomic(folder / f"{name}.md", "\n".join(lines) + "\n")

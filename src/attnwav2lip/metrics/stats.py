@@ -1,0 +1,71 @@
+"""Test-set aggregation as Wav2Lip does it (each video counts once) and paired comparisons.
+
+LSE-D and LSE-C of a set = arithmetic means over videos (reference.md §9.4). Two result sets
+scored on the same videos are compared per video: the mean of the per-video differences with a
+percentile bootstrap 95% interval, because a difference of means over ~1000 clips hides how
+consistent the change is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One result set. Standard deviations are over videos (ddof = 1; 0 for a single video)."""
+
+    count: int
+    lse_d_mean: float
+    lse_d_std: float
+    lse_c_mean: float
+    lse_c_std: float
+    offset_mean: float
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean of per-video ``b - a`` with its bootstrap confidence interval."""
+
+    metric: str
+    count: int
+    mean: float
+    low: float
+    high: float
+    confidence: float
+
+
+def summarize(lse_d: Sequence[float], lse_c: Sequence[float], offsets: Sequence[int]) -> Summary:
+    """Mean, std, count and mean AV offset of per-video scores."""
+    d, c, o = (np.asarray(v, dtype=np.float64) for v in (lse_d, lse_c, offsets))
+    if not len(d) == len(c) == len(o):
+        raise ValueError("lse_d, lse_c and offsets must have one value per video")
+    if len(d) == 0:
+        raise ValueError("no scores to summarize")
+    ddof = 1 if len(d) > 1 else 0
+    return Summary(len(d), float(d.mean()), float(d.std(ddof=ddof)), float(c.mean()), float(c.std(ddof=ddof)), float(o.mean()))
+
+
+def paired_bootstrap(
+    a: Sequence[float],
+    b: Sequence[float],
+    metric: str = "",
+    num_resamples: int = 10000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> PairedDifference:
+    """Mean per-video difference ``b - a`` with a percentile bootstrap interval over videos."""
+    diff = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
+    if diff.ndim != 1 or len(diff) == 0:
+        raise ValueError("paired scores must be two equally long, non-empty sequences")
+    rng = np.random.default_rng(seed)
+    means = np.empty(num_resamples)
+    for start in range(0, num_resamples, 1000):  # bounded memory for large sets
+        stop = min(num_resamples, start + 1000)
+        means[start:stop] = diff[rng.integers(0, len(diff), (stop - start, len(diff)))].mean(1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return PairedDifference(metric, len(diff), float(diff.mean()), float(low), float(high), confidence)
