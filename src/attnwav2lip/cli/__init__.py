@@ -17,6 +17,7 @@ from ..errors import AttnWav2LipError
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
     "info",
+    "evaluate",
 )
 
 

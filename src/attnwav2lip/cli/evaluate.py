@@ -1,0 +1,62 @@
+"""`attnwav2lip evaluate`: LSE-D / LSE-C of videos, paired comparisons, the paper's random pairs."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="LSE-D / LSE-C of videos (syncnet_python's scoring), paired comparisons, test pairs",
+        description=(
+            "Score videos with an evaluation SyncNet exactly as syncnet_python / Wav2Lip do (LRS protocol: "
+            "whole frames resized to 224, videos brought to 25 fps and 16 kHz first); compare two per-video "
+            "result files with bootstrap confidence intervals; or draw the paper's random audio/video pairs."
+        ),
+    )
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--videos", metavar="DIR|LIST", help="folder of videos, or a list file of 'video [audio]' lines")
+    mode.add_argument("--compare", nargs=2, metavar=("A.csv", "B.csv"), help="per-video results to compare (B - A)")
+    mode.add_argument("--random-pairs", metavar="DIR", help="write a pair list for the test clips in DIR (paper protocol)")
+    parser.add_argument("--evaluator", metavar="CKPT", help="syncnet_v2.model or a SynthTalk evaluator (.safetensors)")
+    parser.add_argument("--out", required=True, help="output folder (scores, compare) or pair-list file (random-pairs)")
+    parser.add_argument("--name", default="scores", help="base name of the result files (default: scores)")
+    parser.add_argument("--label", help="evaluator name in the tables (default: from the checkpoint file)")
+    parser.add_argument("--jpeg-roundtrip", action="store_true", help="emulate the JPEG round trip of published numbers")
+    parser.add_argument("--vshift", type=int, default=15, help="offsets searched each way (default 15)")
+    parser.add_argument("--batch-size", type=int, default=20, help="windows per forward pass (default 20)")
+    parser.add_argument("--device", default="cpu", help="torch device for the evaluator (default cpu)")
+    parser.add_argument("--resamples", type=int, default=10000, help="bootstrap resamples for --compare")
+    parser.add_argument("--seed", type=int, default=0, help="seed for --compare bootstrap and --random-pairs")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..metrics import evaluate
+    from ..metrics.scoring import ScoringOptions
+
+    if args.random_pairs:
+        pairs = evaluate.draw_random_pairs(args.random_pairs, args.out, args.seed)
+        print(f"wrote {len(pairs)} pairs (audio video) to {args.out}")
+        return 0
+    if args.compare:
+        label, diffs = evaluate.compare_result_files(
+            *args.compare, args.out, label=args.label, num_resamples=args.resamples, seed=args.seed
+        )
+        for d in diffs:
+            print(f"LSE ({label}) {d.metric}: {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] over {d.count} videos")
+        return 0
+    if not args.evaluator:
+        raise ConfigError("--videos needs --evaluator CKPT (syncnet_v2.model or a SynthTalk evaluator)")
+    options = ScoringOptions(vshift=args.vshift, batch_size=args.batch_size, jpeg_roundtrip=args.jpeg_roundtrip)
+    summary = evaluate.evaluate_videos(
+        args.videos, args.evaluator, args.out, options, label=args.label, name=args.name, device=args.device
+    )
+    label = args.label or evaluate.evaluator_label(args.evaluator)
+    print(
+        f"LSE ({label}) over {summary.count} videos: LSE-D {summary.lse_d_mean:.3f} +- {summary.lse_d_std:.3f}, "
+        f"LSE-C {summary.lse_c_mean:.3f} +- {summary.lse_c_std:.3f}, mean offset {summary.offset_mean:+.2f}"
+    )
+    return 0

@@ -1,0 +1,123 @@
+"""The evaluation runs behind ``attnwav2lip evaluate``: score a set, compare two sets, draw pairs.
+
+Each run writes its tables into one folder and returns what it wrote, so the CLI stays a thin
+layer and notebooks get the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ConfigError, MediaError
+from .protocols import Pair, random_pairing, write_pair_list
+from .results import compare_results, read_results_csv, write_comparison, write_summary
+from .scoring import ScoringOptions, collect_videos, score_files
+from .stats import PairedDifference, Summary
+
+LRS_PROTOCOL = "LRS (whole frames resized to 224x224, no face crop)"
+
+
+def evaluator_label(checkpoint: str | os.PathLike[str]) -> str:
+    """The name numbers are reported under: syncnet_v2 for the original file, otherwise ours.
+
+    The project's own evaluators (``train-evaluator``) are safetensors files trained on SynthTalk;
+    the original syncnet_v2 weights are a torch file. The two must never share a table.
+    """
+    return "SynthTalk evaluator" if Path(checkpoint).suffix == ".safetensors" else "syncnet_v2"
+
+
+def evaluate_videos(
+    source: str | os.PathLike[str],
+    checkpoint: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    options: ScoringOptions = ScoringOptions(),
+    *,
+    label: str | None = None,
+    name: str = "scores",
+    device: str = "cpu",
+    progress: bool = True,
+) -> Summary:
+    """Score every video of a folder or list with the evaluator in ``checkpoint`` (LRS protocol).
+
+    Writes ``<name>.csv``, ``<name>_summary.csv`` and ``<name>_summary.md`` into ``out_dir``.
+    """
+    from ..checkpoints import load_model
+
+    items = collect_videos(source)
+    evaluator = load_model(checkpoint, kind="evaluator", device=device)
+    results = score_files(items, evaluator, options, _progress_bar("scoring") if progress else None)
+    out = _folder(out_dir)
+    protocol = LRS_PROTOCOL + (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
+    return write_summary(out, results, label or evaluator_label(checkpoint), protocol, name)
+
+
+def compare_result_files(
+    first: str | os.PathLike[str],
+    second: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    label: str | None = None,
+    num_resamples: int = 10000,
+    seed: int = 0,
+) -> tuple[str, list[PairedDifference]]:
+    """Paired per-video differences (second - first) of two per-video CSVs, with bootstrap CIs.
+
+    The evaluator label is read from each file's ``<name>_summary.csv``; results from different
+    evaluators are refused. ``label`` is only needed when no summary is beside the files.
+    """
+    labels = {found for found in (_summary_label(first), _summary_label(second)) if found}
+    if len(labels) > 1:
+        raise ConfigError(f"{first} and {second} come from different evaluators ({' vs '.join(sorted(labels))}); never compare them")
+    if labels and label and label not in labels:
+        raise ConfigError(f"--label {label!r} contradicts the results' evaluator {labels.pop()!r}")
+    label = label or (labels.pop() if labels else None)
+    if not label:
+        raise ConfigError(f"no summary beside {first}: name the evaluator that produced both files (--label)")
+    diffs = compare_results(read_results_csv(first), read_results_csv(second), num_resamples, seed)
+    write_comparison(_folder(out_dir), diffs, label, (Path(first).stem, Path(second).stem))
+    return label, diffs
+
+
+def _summary_label(results_csv: str | os.PathLike[str]) -> str | None:
+    """The evaluator named in the summary ``write_summary`` put beside a per-video CSV, if any."""
+    import csv
+
+    path = Path(results_csv)
+    summary = path.with_name(f"{path.stem}_summary.csv")
+    if not summary.is_file():
+        return None
+    with open(summary, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows[0].get("evaluator") if rows else None
+
+
+def draw_random_pairs(folder: str | os.PathLike[str], out_list: str | os.PathLike[str], seed: int = 0) -> list[Pair]:
+    """The paper's protocol for a folder of test clips: each video gets a shorter clip's audio.
+
+    Speech length is each file's duration; the list is written audio first (Wav2Lip's format),
+    with names relative to ``folder``.
+    """
+    from ..video import probe
+
+    durations = {path.name: probe(path).duration for path, _ in collect_videos(folder)}
+    pairs = random_pairing(durations, seed)
+    if not pairs:
+        raise MediaError(f"{folder}: needs at least two clips of different lengths to pair")
+    write_pair_list(out_list, pairs)
+    return pairs
+
+
+def _folder(path: str | os.PathLike[str]) -> Path:
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MediaError(f"cannot create output folder {folder} ({exc.strerror})") from None
+    return folder
+
+
+def _progress_bar(desc: str):  # -> Callable[[Iterable], Iterable]
+    from tqdm import tqdm
+
+    return lambda items: tqdm(items, desc=desc, unit="video", dynamic_ncols=True)
