@@ -184,7 +184,7 @@ def _read(path: Path, expect: str | None) -> _Weights:
         raise CheckpointError(f"{path}: not a checkpoint; expected {EXPECTED}")
     if expect is not None and weights.kind != expect:
         raise CheckpointError(
-            f"{path.name} is a {DESCRIPTIONS[weights.kind]} checkpoint, not a {DESCRIPTIONS[expect]}"
+            f"{path.name} is {_with_article(DESCRIPTIONS[weights.kind])} checkpoint, not {_with_article(DESCRIPTIONS[expect])}"
         )
     return weights
 
@@ -288,6 +288,10 @@ def _check_shapes(own: Mapping[str, "torch.Tensor"], state: Mapping[str, "torch.
             raise CheckpointError(
                 f"{path}: {key} has shape {tuple(tensor.shape)}, the network expects {tuple(own[key].shape)}"
             )
+
+
+def _with_article(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def _first_line(exc: BaseException) -> str:
