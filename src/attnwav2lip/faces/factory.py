@@ -1,0 +1,62 @@
+"""``create_detector``: one entry point from a name (or a ``DetectorConfig``) to a detector."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError, DependencyError
+from .detection import Detector
+
+DETECTORS = ("auto", "mediapipe", "haar", "s3fd")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Detector choice and options (YAML-friendly). Options a backend does not use are ignored."""
+
+    name: str = "auto"
+    max_side: int | None = 640
+    model: str = "full"  # mediapipe: "full" range (any face size) or "short" (close-ups, faster)
+    min_score: float = 0.5  # mediapipe / s3fd confidence threshold
+    landmarks: bool = False  # mediapipe: add the 468-point mesh (lip and jaw contours)
+    weights: str | None = None  # s3fd: path of the original s3fd.pth
+    device: str = "cpu"  # s3fd: torch device
+
+    def create(self) -> Detector:
+        options: dict[str, Any] = {"max_side": self.max_side}
+        if self.name in ("auto", "mediapipe"):
+            options |= {"model": self.model, "min_score": self.min_score, "landmarks": self.landmarks}
+        elif self.name == "s3fd":
+            options |= {"weights": self.weights, "device": self.device, "min_score": self.min_score}
+        return create_detector(self.name, **options)
+
+
+def create_detector(name: str = "auto", **options: Any) -> Detector:
+    """Build a detector by name: "auto" (mediapipe, else Haar with a warning), "mediapipe", "haar", "s3fd".
+
+    ``options`` go to the backend's constructor (e.g. ``max_side``, ``model``, ``landmarks``,
+    ``weights``). With "auto", a fallback to Haar keeps only ``max_side``.
+    """
+    if name == "auto":
+        try:
+            return create_detector("mediapipe", **options)
+        except DependencyError as exc:
+            warnings.warn(f"falling back to OpenCV's Haar face detector (no landmarks): {exc}", stacklevel=2)
+            return create_detector("haar", **{k: v for k, v in options.items() if k == "max_side"})
+    if name == "mediapipe":
+        from .mediapipe_backend import MediaPipeDetector
+
+        return MediaPipeDetector(**options)
+    if name == "haar":
+        from .haar import HaarDetector
+
+        return HaarDetector(**options)
+    if name == "s3fd":
+        if options.get("weights") is None:
+            raise ConfigError("the s3fd detector needs weights=<path of the original s3fd.pth>")
+        from .s3fd import S3FDDetector
+
+        return S3FDDetector(**options)
+    raise ConfigError(f"unknown face detector {name!r}; expected one of {', '.join(DETECTORS)}")

@@ -1,0 +1,90 @@
+"""Pass 1 of a video: detect faces and scene cuts over a frame stream, holding one batch at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .detection import Detections, Detector
+from .scenes import SceneCutDetector
+from .tracking import FaceTrack, TrackConfig, track_faces
+
+
+@dataclass(frozen=True)
+class VideoDetections:
+    """Per-frame detections of a whole video, scene cuts and the frame size (height, width)."""
+
+    detections: tuple[Detections, ...]
+    cuts: np.ndarray
+    frame_size: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def track(self, config: TrackConfig = TrackConfig()) -> FaceTrack:
+        """The speaker's box per frame (see ``track_faces``)."""
+        return track_faces(self.detections, self.frame_size, config, self.cuts)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flat arrays for an .npz file (ragged detections as counts + concatenation)."""
+        arrays = {
+            "counts": np.array([len(d) for d in self.detections], np.int32),
+            "boxes": np.concatenate([d.boxes for d in self.detections] or [np.zeros((0, 4), np.float32)]),
+            "scores": np.concatenate([d.scores for d in self.detections] or [np.zeros(0, np.float32)]),
+            "cuts": np.asarray(self.cuts, bool),
+            "frame_size": np.array(self.frame_size, np.int64),
+        }
+        marks = [d.landmarks for d in self.detections if len(d)]
+        if marks and all(m is not None for m in marks):
+            arrays["landmarks"] = np.concatenate(marks)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> VideoDetections:
+        ends = np.cumsum(arrays["counts"])
+        starts = ends - arrays["counts"]
+        marks = arrays.get("landmarks")
+        detections = tuple(
+            Detections(arrays["boxes"][a:b], arrays["scores"][a:b], None if marks is None else marks[a:b])
+            for a, b in zip(starts, ends)
+        )
+        height, width = (int(v) for v in arrays["frame_size"])
+        return cls(detections, np.asarray(arrays["cuts"], bool), (height, width))
+
+
+def detect_frames(
+    frames: Iterable[np.ndarray],
+    detector: Detector,
+    *,
+    batch_size: int = 16,
+    scene_threshold: float | None = 0.35,
+    progress: Callable[[int], None] | None = None,
+) -> VideoDetections:
+    """Run ``detector`` over a stream of uint8 RGB frames of one size, ``batch_size`` at a time.
+
+    ``scene_threshold`` None disables scene-cut detection; ``progress(n)`` is called with the
+    number of frames done after each batch.
+    """
+    cutter = SceneCutDetector(scene_threshold) if scene_threshold is not None else None
+    detections: list[Detections] = []
+    cuts: list[bool] = []
+    batch: list[np.ndarray] = []
+    size: tuple[int, int] = (0, 0)
+
+    def flush() -> None:
+        detections.extend(detector.detect(batch))
+        batch.clear()
+        if progress is not None:
+            progress(len(detections))
+
+    for frame in frames:
+        size = (int(frame.shape[0]), int(frame.shape[1]))
+        cuts.append(cutter.update(frame) if cutter is not None else False)
+        batch.append(frame)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    return VideoDetections(tuple(detections), np.array(cuts, bool), size)
