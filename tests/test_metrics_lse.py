@@ -94,9 +94,20 @@ def _assert_matches(scores: SyncScores, reference) -> None:
 
 
 @pytest.fixture(scope="module")
-def evaluator() -> TinyEvaluator:
+def tiny() -> TinyEvaluator:
     torch.manual_seed(3)
     return TinyEvaluator().eval()
+
+
+@pytest.fixture(scope="module", params=["tiny", "syncnet"])
+def evaluator(request) -> torch.nn.Module:
+    """A tiny stand-in, and the real evaluation SyncNet (narrow, random init, 224x224 input)."""
+    torch.manual_seed(3)
+    if request.param == "tiny":
+        return TinyEvaluator().eval()
+    from attnwav2lip.models import SyncNetEvaluator
+
+    return SyncNetEvaluator(width=0.0625, embedding_dim=128).eval()
 
 
 @pytest.mark.parametrize(
@@ -116,19 +127,19 @@ def test_matches_reference(evaluator, num_frames: int, seconds: float, size: int
     _assert_matches(scores, expected)
 
 
-def test_other_vshift_and_batch_size_do_not_change_results(evaluator) -> None:
+def test_other_vshift_and_batch_size_do_not_change_results(tiny) -> None:
     frames, audio = _clip(26, 16000)
-    a = sync_scores(frames, audio, evaluator, vshift=4, batch_size=1)
-    b = sync_scores(frames, audio, evaluator, vshift=4, batch_size=64)
+    a = sync_scores(frames, audio, tiny, vshift=4, batch_size=1)
+    b = sync_scores(frames, audio, tiny, vshift=4, batch_size=64)
     assert len(a.curve) == 9
-    _assert_matches(a, reference_evaluate(list(frames), audio, evaluator, vshift=4))
+    _assert_matches(a, reference_evaluate(list(frames), audio, tiny, vshift=4))
     np.testing.assert_allclose(a.curve, b.curve, rtol=1e-6)
 
 
-def test_float_audio_is_read_as_int16(evaluator) -> None:
+def test_float_audio_is_read_as_int16(tiny) -> None:
     frames, audio = _clip(20, 12800)
     as_float = audio.astype(np.float32) / 32768.0
-    assert sync_scores(frames, as_float, evaluator) == sync_scores(frames, audio, evaluator)
+    assert sync_scores(frames, as_float, tiny) == sync_scores(frames, audio, tiny)
 
 
 def test_finds_a_planted_offset() -> None:
@@ -166,16 +177,16 @@ def test_finds_a_planted_offset() -> None:
     assert scores.lse_c > 0
 
 
-def test_too_short_is_a_clear_error(evaluator) -> None:
+def test_too_short_is_a_clear_error(tiny) -> None:
     frames, audio = _clip(5, 16000)
     with pytest.raises(AttnWav2LipError, match="at least 6 frames"):
-        sync_scores(frames, audio, evaluator)
+        sync_scores(frames, audio, tiny)
     frames, audio = _clip(30, 3839)  # 5.99 frames of audio
     with pytest.raises(AttnWav2LipError, match="too short"):
-        sync_scores(frames, audio, evaluator)
+        sync_scores(frames, audio, tiny)
 
 
-def test_jpeg_roundtrip_is_lossy_but_close(evaluator) -> None:
+def test_jpeg_roundtrip_is_lossy_but_close(tiny) -> None:
     rng = np.random.default_rng(0)
     base = cv2.GaussianBlur(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), (9, 9), 3)
     frames = np.stack([np.roll(base, k, axis=1) for k in range(12)])
@@ -184,4 +195,4 @@ def test_jpeg_roundtrip_is_lossy_but_close(evaluator) -> None:
     error = np.abs(decoded.astype(int) - frames).mean()
     assert 0 < error < 8
     audio = _clip(12, 12 * 640)[1]
-    assert sync_scores(frames, audio, evaluator, jpeg_roundtrip=True) == sync_scores(decoded, audio, evaluator)
+    assert sync_scores(frames, audio, tiny, jpeg_roundtrip=True) == sync_scores(decoded, audio, tiny)

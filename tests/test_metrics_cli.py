@@ -1,0 +1,101 @@
+"""`attnwav2lip evaluate` end to end on tiny videos with a random-init evaluation SyncNet."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from attnwav2lip.checkpoints import load_model, save_model
+from attnwav2lip.cli import main
+from attnwav2lip.metrics.protocols import read_pair_list
+from attnwav2lip.metrics.scoring import read_scoring_frames, score_file
+from attnwav2lip.models import SyncNetEvaluator
+from attnwav2lip.video import write_video
+
+
+def _write_clip(path, seconds: float, fps: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * fps))
+    t = np.arange(n)[:, None, None, None]
+    base = rng.integers(0, 256, (1, 48, 48, 3))
+    frames = ((base + 9 * t) % 256).astype(np.uint8)
+    audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(int(seconds * 16000)) / 16000)).astype(np.float32)
+    audio += rng.normal(0, 0.05, audio.shape).astype(np.float32)
+    write_video(path, frames, fps, audio_samples=audio, audio_rate=16000)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("videos")
+    _write_clip(folder / "a.mp4", 1.0, 25, 0)
+    _write_clip(folder / "b.mp4", 1.4, 30, 1)  # re-timed to 25 fps before scoring
+    _write_clip(folder / "short.mp4", 0.16, 25, 2)  # 4 frames: too short to score
+    return folder
+
+
+@pytest.fixture(scope="module")
+def evaluator_file(tmp_path_factory):
+    import torch
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "evaluator.safetensors"
+    save_model(SyncNetEvaluator(width=0.0625, embedding_dim=64), path)
+    return path
+
+
+def test_scores_a_folder(clips, evaluator_file, tmp_path, capsys) -> None:
+    assert main(["evaluate", "--videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]) == 0
+    assert "LSE (SynthTalk evaluator) over 2 videos" in capsys.readouterr().out
+    with open(tmp_path / "scores.csv", newline="") as handle:
+        rows = {r["video"].rsplit("/", 1)[-1]: r for r in csv.DictReader(handle)}
+    assert set(rows) == {"a.mp4", "b.mp4", "short.mp4"}
+    assert "too short" in rows["short.mp4"]["error"]
+    assert int(rows["a.mp4"]["num_windows"]) == 20  # 25 frames, 1 s of audio: min(25, 25) - 5
+    assert int(rows["b.mp4"]["num_windows"]) == 30  # 42 frames at 30 fps -> 35 at 25 fps
+    evaluator = load_model(evaluator_file)
+    direct = score_file(clips / "a.mp4", evaluator)
+    assert float(rows["a.mp4"]["lse_d"]) == pytest.approx(direct.lse_d)
+    assert float(rows["a.mp4"]["lse_c"]) == pytest.approx(direct.lse_c)
+    assert int(rows["a.mp4"]["offset"]) == direct.offset
+    assert read_scoring_frames(clips / "b.mp4").shape == (35, 224, 224, 3)
+    summary = (tmp_path / "scores_summary.md").read_text()
+    assert summary.startswith("# LSE (SynthTalk evaluator)") and "| 2 | 1 |" in summary
+
+
+def test_list_with_audio_override_and_jpeg(clips, evaluator_file, tmp_path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{clips / 'b.mp4'} {clips / 'a.mp4'}\n")
+    args = ["evaluate", "--videos", str(listing), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
+    assert main([*args, "--label", "syncnet_v2", "--jpeg-roundtrip", "--name", "jpeg"]) == 0
+    with open(tmp_path / "jpeg.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["error"] == "" and int(row["num_windows"]) == 20  # a.mp4's 1 s of audio limits the length
+    assert "JPEG round trip" in (tmp_path / "jpeg_summary.csv").read_text()
+
+
+def test_compare_and_refuse_mixed_evaluators(clips, evaluator_file, tmp_path, capsys) -> None:
+    base = ["evaluate", "--videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
+    assert main([*base, "--name", "first"]) == 0
+    assert main([*base, "--name", "second", "--vshift", "5"]) == 0
+    capsys.readouterr()
+    compare = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "second.csv")]
+    assert main([*compare, "--out", str(tmp_path / "cmp"), "--resamples", "100"]) == 0
+    assert "LSE (SynthTalk evaluator) lse_d" in capsys.readouterr().out
+    assert "| LSE-D | 2 |" in (tmp_path / "cmp" / "comparison.md").read_text()
+    assert main([*base, "--name", "third", "--label", "syncnet_v2"]) == 0
+    mixed = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "third.csv"), "--out", str(tmp_path)]
+    assert main(mixed) == 2
+    assert "different evaluators" in capsys.readouterr().err
+
+
+def test_random_pairs_and_user_errors(clips, tmp_path, capsys) -> None:
+    out = tmp_path / "pairs.txt"
+    assert main(["evaluate", "--random-pairs", str(clips), "--out", str(out), "--seed", "3"]) == 0
+    pairs = read_pair_list(out)
+    assert {p.video for p in pairs} == {"a.mp4", "b.mp4"}  # the shortest clip gets no audio
+    assert all(p.audio != p.video for p in pairs)
+    assert main(["evaluate", "--videos", str(clips), "--out", str(tmp_path)]) == 2
+    assert "--evaluator" in capsys.readouterr().err
+    assert main(["evaluate", "--videos", str(tmp_path / "nope"), "--evaluator", "x.model", "--out", str(tmp_path)]) == 2
