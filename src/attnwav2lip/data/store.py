@@ -8,6 +8,7 @@ Layout of a dataset root::
     clips/<id>/audio.wav      16 kHz mono 16-bit PCM, starting at the clip's first frame
     clips/<id>/mel.npy        float32 (80, M) mel of audio.wav, cached so no sample recomputes it
     clips/<id>/meta.json      fps, frames, size, source, missing frame indices, box statistics
+    clips/<id>/boxes.npy      float32 (N, 4) the speaker's box per frame in source pixels (preprocess)
     .tmp/                     clips being written; anything found here at start-up is a leftover
 
 A clip is written in a temporary folder, renamed into place, and only then appended to the
@@ -111,13 +112,15 @@ def write_clip(
     source: str,
     missing: Sequence[int] = (),
     extra: dict | None = None,
+    arrays: dict[str, np.ndarray] | None = None,
     tmp_name: str = "default",
 ) -> Path:
     """Write one clip atomically (temp folder, then rename) and return its folder; no manifest entry.
 
     ``frames`` is uint8 (N, S, S, 3) RGB; frames listed in ``missing`` are placeholders (no face)
-    that no window may use. ``wav`` is float32 mono 16 kHz starting at frame 0. An existing folder
-    of the same id (left by a crash before its manifest entry) is replaced.
+    that no window may use. ``wav`` is float32 mono 16 kHz starting at frame 0. ``extra`` goes
+    into meta.json, ``arrays`` are saved as ``<name>.npy`` (e.g. the per-frame boxes). An existing
+    folder of the same id (left by a crash before its manifest entry) is replaced.
     """
     from ..audio import SAMPLE_RATE, melspectrogram
 
@@ -131,6 +134,8 @@ def write_clip(
     np.save(tmp / "frames.npy", np.ascontiguousarray(frames))
     pcm = write_wav(tmp / "audio.wav", wav, SAMPLE_RATE)
     np.save(tmp / "mel.npy", melspectrogram(pcm.astype(np.float32) / 32767.0))  # the mel of what is stored
+    for name, array in (arrays or {}).items():
+        np.save(tmp / f"{name}.npy", array)
     meta = {
         "fps": float(fps),
         "frames": int(frames.shape[0]),

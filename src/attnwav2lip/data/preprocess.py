@@ -1,0 +1,229 @@
+"""Preprocessing: source videos -> clip store (25 fps face crops, 16 kHz audio, cached mel).
+
+Per video, two streaming passes (no video is ever held in memory):
+1. decode, bring to ``fps`` (25) by timestamps, find scene cuts and detect faces;
+   ``faces.track_faces`` then picks the speaker's box per frame (links by IoU, never across a
+   cut, fills short gaps, pads and smooths as inference does);
+2. decode again and crop every frame of each usable segment (a run of frames with a face inside
+   one scene, longer than 3·T frames) to ``size`` x ``size``.
+Each segment becomes one clip ``<video key>/<segment index, 2 digits>`` with the audio of the
+same time span (16 kHz, FFmpeg's resampler).
+
+Frame-rate conversion is timestamp-based, as ffmpeg's ``fps`` filter: source frame i (time
+i / source fps, from the header's average rate) lands on output slot round(i · 25 / fps) and each
+slot shows the last source frame at or before it (``metrics.scoring.resample_frames``), so a
+25 fps video is untouched and audio and frames keep the same timeline.
+
+Crash safety and resumption: clips are written under ``.tmp/<run name>`` and renamed into place;
+a video's clip records go to ``manifest.jsonl`` and then its status line to ``videos.jsonl``.
+A run skips videos already in ``videos.jsonl`` and first deletes its own leftover temp folder.
+Shards (``shard=(i, n)``) take a stable hash share of the videos and use their own temp folder,
+so shards may run at the same time on one output folder.
+
+Not done yet: measuring the audio-video offset with a sync model and shifting or dropping badly
+synced clips (LRS2/LRS3 are distributed in sync; see docs/data.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import AttnWav2LipError, ConfigError
+from ..faces.factory import DetectorConfig
+from ..faces.tracking import TrackConfig
+from .sources import VideoItem, find_videos, in_shard
+from .store import MANIFEST, VIDEOS, append_jsonl, clean_tmp, read_jsonl, write_clip
+
+DETECT_BATCH = 16  # frames per detector call
+
+
+@dataclasses.dataclass(frozen=True)
+class PreprocessConfig:
+    """Everything that shapes the stored clips (saved in each clip's meta.json)."""
+
+    fps: float = 25.0
+    size: int = 96
+    detector: DetectorConfig = DetectorConfig()
+    track: TrackConfig = TrackConfig()
+    scene_threshold: float = 0.35  # HSV-histogram distance that counts as a cut (faces.scenes)
+    min_frames: int = 16  # shortest clip kept: more than 3·T frames, the samplers' eligibility rule
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0 or self.size < 8 or self.min_frames < 1:
+            raise ConfigError(f"preprocess: need fps > 0, size >= 8, min_frames >= 1; got {self.fps}, {self.size}, {self.min_frames}")
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoResult:
+    """What happened to one video: ``status`` is "ok", "no_face" or "failed" (with ``reason``)."""
+
+    key: str
+    status: str
+    clips: list[dict]
+    reason: str = ""
+
+
+def preprocess(
+    videos: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: PreprocessConfig = PreprocessConfig(),
+    *,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    progress: bool = True,
+) -> dict[str, int]:
+    """Preprocess every video of ``videos`` (folder or list; see ``sources``) into the store ``out``.
+
+    Resumable and crash-safe (module docstring). Bad videos are reported on stderr, recorded as
+    "failed" and skipped. Returns counts of videos: ok, no_face, failed, skipped (done before),
+    and clips written.
+    """
+    from tqdm import tqdm
+
+    index, count = shard
+    if not 0 <= index < count:
+        raise ConfigError(f"shard {index}/{count}: expected 0 <= i < n")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = f"shard-{index}-of-{count}"
+    clean_tmp(out, run)
+    done = {r.get("video") for r in read_jsonl(out / VIDEOS)}
+    todo = [v for v in find_videos(videos) if in_shard(v.key, index, count)]
+    counts = {"ok": 0, "no_face": 0, "failed": 0, "skipped": 0, "clips": 0}
+    pending = []
+    for item in todo:
+        if item.key in done:
+            counts["skipped"] += 1
+        else:
+            pending.append(item)
+    bar = tqdm(total=len(pending), desc=f"preprocess {index}/{count}", unit="video", disable=not progress)
+    for result in _run_all(pending, out, config, run, workers):
+        append_jsonl(out / MANIFEST, result.clips)
+        append_jsonl(out / VIDEOS, [{"video": result.key, "status": result.status, "clips": len(result.clips), "reason": result.reason}])
+        counts[result.status] += 1
+        counts["clips"] += len(result.clips)
+        if result.status == "failed":
+            bar.write(f"skipped {result.key}: {result.reason}")
+        bar.update()
+    bar.close()
+    return counts
+
+
+def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: str, workers: int) -> Iterator[VideoResult]:
+    if workers <= 1:
+        yield from (process_video(item, out, config, run) for item in items)
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(process_video, item, out, config, run) for item in items]
+        for future in futures:
+            yield future.result()
+
+
+def process_video(item: VideoItem, out: Path, config: PreprocessConfig, run: str = "default") -> VideoResult:
+    """Detect, track, cut and store one video; user-caused problems become a "failed" result."""
+    try:
+        clips = _process(item, out, config, run)
+    except AttnWav2LipError as exc:
+        return VideoResult(item.key, "failed", [], str(exc))
+    return VideoResult(item.key, "ok" if clips else "no_face", clips)
+
+
+def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> list[dict]:
+    from ..audio import SAMPLE_RATE, load_audio
+    from ..errors import MediaError
+    from ..faces.geometry import crop_face
+    from ..faces.scenes import SceneCutDetector
+    from ..faces.tracking import track_faces
+    from ..video import probe
+
+    info = probe(item.path)
+    if not info.has_video or info.is_image:
+        raise MediaError(f"{item.path}: no video stream")
+    if not info.has_audio:
+        raise MediaError(f"{item.path}: no audio stream (a training clip needs speech)")
+    wav = load_audio(item.path)
+
+    cuts: list[bool] = []
+    detections = []
+    scenes = SceneCutDetector(config.scene_threshold)
+    with config.detector.create() as detector:
+        settings = detector.settings()
+        for batch in _batches(_frames(item.path, info.fps, config.fps), DETECT_BATCH):
+            cuts += [scenes.update(frame) for frame in batch]
+            detections += detector.detect(batch)
+    track = track_faces(detections, (info.height, info.width), config.track, np.array(cuts, bool))
+    segments = _segments(track.present, np.array(cuts, bool), config.min_frames)
+    if not segments:
+        return []
+
+    crops: list[list[np.ndarray]] = [[] for _ in segments]
+    owner = np.full(len(track), -1)
+    for s, (a, b) in enumerate(segments):
+        owner[a:b] = s
+    for k, frame in enumerate(_frames(item.path, info.fps, config.fps)):
+        if k < len(owner) and owner[k] >= 0:
+            crops[owner[k]].append(crop_face(frame, track.boxes[k], config.size))
+
+    per_frame = SAMPLE_RATE / config.fps
+    records = []
+    for s, ((a, b), faces) in enumerate(zip(segments, crops)):
+        clip_id = f"{item.key}/{s:02d}"
+        boxes = track.boxes[a:b]
+        extra = {
+            "video": item.key,
+            "start_frame": a,
+            "start_time": a / config.fps,
+            "source_fps": info.fps,
+            "source_size": [info.width, info.height],
+            "detected": float(track.detected[a:b].mean()),
+            "box_mean": [round(float(v), 2) for v in boxes.mean(axis=0)],
+            "box_side_mean": round(float(np.mean(boxes[:, 2:] - boxes[:, :2])), 2),
+            "config": {"detector": settings, "track": dataclasses.asdict(config.track), "scene_threshold": config.scene_threshold},
+        }
+        audio = wav[round(a * per_frame) : round(b * per_frame)]
+        if audio.size == 0:
+            continue  # frames past the end of the audio
+        write_clip(out, clip_id, np.stack(faces), audio, fps=config.fps, source=str(item.path), extra=extra,
+                   arrays={"boxes": boxes.astype(np.float32)}, tmp_name=run)
+        records.append({"id": clip_id, "frames": b - a, "fps": config.fps, "source": str(item.path), "split": item.split})
+    return records
+
+
+def _frames(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
+    from ..metrics.scoring import resample_frames
+    from ..video import iter_frames
+
+    return resample_frames(iter_frames(path), source_fps, fps)
+
+
+def _batches(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    batch: list[np.ndarray] = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _segments(present: np.ndarray, cuts: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
+    """[start, end) runs of frames with a face, split at scene cuts, at least ``min_frames`` long."""
+    runs, start = [], None
+    for k in range(len(present) + 1):
+        boundary = k == len(present) or not present[k] or (cuts[k] and start is not None)
+        if boundary and start is not None:
+            if k - start >= min_frames:
+                runs.append((start, k))
+            start = None
+        if k < len(present) and present[k] and start is None:
+            start = k
+    return runs
