@@ -1,0 +1,213 @@
+"""`render(identity, motion, mouth_track) -> frames`, and the ground-truth face box of every frame.
+
+Per frame: copy the head sprite (RGBA, canonical canvas), draw eyelids and mouth, lay the over
+layer, warp with the pose homography, composite over the clip's background, then apply light
+gain, camera noise and (optionally) a JPEG round trip. All steps are deterministic, so a render
+is reproducible bit for bit from (identity, motion, mouth track, size).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .face import Geometry, Sprite, build_sprite, draw_eyelids, draw_mouth, draw_over
+from .identity import Identity
+from .motion import Motion, loop_indices
+from .mouth import check_track
+
+Size = int | tuple[int, int]
+_CAMERA_DISTANCE = 4.0  # in canvas sides: mild perspective for yaw / pitch
+_HEAD_Y = 0.47          # vertical position of the face centre in the frame at ty = 0 (fraction of height)
+# Ground-truth box: the faces package's convention, the bounding box of the face-mesh oval (forehead
+# top to chin, cheek to cheek). Cheeks and chin are exact here; the forehead top (mesh point 10, which
+# a drawn face lacks) is this fraction of the eye-to-chin distance above the eyes, calibrated once to
+# the default detector on frontal-to-rotated renders (docs/synthtalk.md).
+FOREHEAD = 0.40
+
+
+def frame_size(size: Size) -> tuple[int, int]:
+    """(width, height) from an int (square) or a (width, height) pair."""
+    w, h = (size, size) if isinstance(size, int) else size
+    if w < 32 or h < 32:
+        raise ValueError(f"frame size must be at least 32x32, got {w}x{h}")
+    return int(w), int(h)
+
+
+def homography(g: Geometry, pose: np.ndarray, width: int, height: int) -> np.ndarray:
+    """3x3 map from canonical canvas pixels to frame pixels for one pose (tx, ty, scale, roll, yaw, pitch).
+
+    The face plane is rotated in 3D about the face centre (yaw, then pitch, then roll), seen by a
+    pinhole camera, then scaled and placed in the frame.
+    """
+    tx, ty, scale, roll, yaw, pitch = (float(v) for v in pose)
+    ry, rp, rr = np.radians([yaw, pitch, roll])
+    cy_, sy_ = np.cos(ry), np.sin(ry)
+    cp, sp = np.cos(rp), np.sin(rp)
+    cr, sr = np.cos(rr), np.sin(rr)
+    r_yaw = np.array([[cy_, 0, sy_], [0, 1, 0], [-sy_, 0, cy_]])
+    r_pitch = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    r_roll = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    rot = r_roll @ r_pitch @ r_yaw
+    dist = _CAMERA_DISTANCE * g.size
+    plane = np.column_stack([rot[:, 0], rot[:, 1], [0.0, 0.0, dist]])
+    project = np.diag([dist, dist, 1.0]) @ plane @ np.array([[1, 0, -g.cx], [0, 1, -g.cy], [0, 0, 1.0]])
+    side = min(width, height)
+    k = scale * side / g.size
+    place = np.array([[k, 0, width / 2 + tx * side], [0, k, _HEAD_Y * height + ty * side], [0, 0, 1.0]])
+    m = place @ project
+    return m / m[2, 2]
+
+
+def canonical_box(g: Geometry) -> np.ndarray:
+    """The ground-truth face box in canonical pixels: cheek to cheek, forehead top to chin."""
+    chin = g.chin_y
+    return np.array([g.cx - g.a, g.eye_y - FOREHEAD * (chin - g.eye_y), g.cx + g.a, chin])
+
+
+def face_boxes(g: Geometry, pose: np.ndarray, size: Size) -> np.ndarray:
+    """(T, 4) float32 x1, y1, x2, y2 ground-truth boxes: the box's outline warped by each pose, bounded.
+
+    The outline is sampled along the box's edges (not just its corners) so that rotation bounds
+    the rotated box, as a detector bounding a rotated face would.
+    """
+    w, h = frame_size(size)
+    x1, y1, x2, y2 = canonical_box(g)
+    # the oval inscribed in the box: what a detector actually bounds when the head rotates
+    t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    pts = np.stack([(x1 + x2) / 2 + (x2 - x1) / 2 * np.cos(t), (y1 + y2) / 2 + (y2 - y1) / 2 * np.sin(t),
+                    np.ones_like(t)])
+    out = np.empty((len(pose), 4), np.float32)
+    for i, p in enumerate(pose):
+        q = homography(g, p, w, h) @ pts
+        q = q[:2] / q[2]
+        out[i] = q[0].min(), q[1].min(), q[0].max(), q[1].max()
+    return out
+
+
+def background(kind: str, seed: int, width: int, height: int, shirt: tuple[float, float, float],
+               shoulders: tuple[float, float, float]) -> np.ndarray:
+    """A clip's static background with the person's torso: uint8 (H, W, 3).
+
+    `shoulders` = (centre x, top y, half-width) in pixels.
+    """
+    rng = np.random.default_rng([seed, 0xB6])
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = xx / width, yy / height
+    c0, c1 = rng.uniform(0.1, 0.9, 3), rng.uniform(0.1, 0.9, 3)
+    if kind == "gradient":
+        ang = rng.uniform(0, 2 * np.pi)
+        s = np.clip(0.5 + (u - 0.5) * np.cos(ang) + (v - 0.5) * np.sin(ang), 0, 1)
+        img = c0 * (1 - s[..., None]) + c1 * s[..., None]
+    elif kind == "blobs":
+        img = np.tile(c0, (height, width, 1))
+        for _ in range(rng.integers(3, 8)):
+            cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.08, 0.3)
+            m = np.exp(-((u - cx) ** 2 + (v - cy) ** 2) / (2 * r * r))[..., None]
+            img = img * (1 - m) + rng.uniform(0.05, 0.95, 3) * m
+    elif kind == "stripes":
+        ang, period = rng.uniform(0, np.pi), rng.uniform(0.05, 0.2)
+        s = 0.5 + 0.5 * np.sin(2 * np.pi * ((u * np.cos(ang) + v * np.sin(ang)) / period))
+        img = c0 * (1 - s[..., None]) + c1 * s[..., None]
+    else:  # room: wall, floor, a window
+        horizon = rng.uniform(0.6, 0.85)
+        img = np.where((v > horizon)[..., None], c1 * 0.6, c0 * (0.85 + 0.15 * u[..., None]))
+        wx, wy = rng.uniform(0.0, 0.7), rng.uniform(0.05, 0.3)
+        window = (u > wx) & (u < wx + 0.25) & (v > wy) & (v < wy + 0.3)
+        img = np.where(window[..., None], np.array([0.85, 0.9, 0.97]), img)
+    img = img + rng.normal(0, 0.01, 3)
+    # torso: a rounded trapezoid of shirt colour below the head
+    cx, top, half = shoulders
+    rel = (xx - cx) / (half * 1.0)
+    shoulder_y = top + half * 0.35 * np.clip(np.abs(rel), 0, 1.6) ** 2
+    body = ((np.abs(rel) < 1.6) & (yy > shoulder_y)).astype(np.float32)
+    body = cv2.GaussianBlur(body, (0, 0), 0.7)[..., None]
+    shade = 0.75 + 0.25 * np.clip(1 - np.abs(rel) / 1.6, 0, 1)[..., None]
+    img = img * (1 - body) + np.asarray(shirt) * shade * body
+    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+class Renderer:
+    """Renders frames of one identity in one scene; reuse it for every frame of a clip."""
+
+    def __init__(self, identity: Identity, motion: Motion, size: Size = 256) -> None:
+        self.width, self.height = frame_size(size)
+        side = min(self.width, self.height)
+        self.identity = identity
+        self.motion = motion
+        sprite = build_sprite(identity, side, motion.light)
+        self.sprite: Sprite = sprite
+        self._rgba = np.dstack([sprite.rgb, sprite.alpha])
+        g = sprite.geom
+        mean_pose = motion.pose.mean(axis=0)
+        hom = homography(g, mean_pose, self.width, self.height)
+        neck = hom @ np.array([g.cx, g.cy + 1.15 * g.b, 1.0])
+        half = 1.25 * g.a * float(mean_pose[2])
+        self.background = background(motion.background, motion.scene_seed, self.width, self.height,
+                                     identity.shirt, (neck[0] / neck[2], neck[1] / neck[2], half))
+        rng = np.random.default_rng([motion.scene_seed, 0x40])
+        noise = rng.normal(0, motion.noise, (4, self.height, self.width, 3))
+        self._noise_up = np.clip(noise, 0, 255).astype(np.uint8)
+        self._noise_down = np.clip(-noise, 0, 255).astype(np.uint8)
+
+    def frame(self, index: int, mouth: np.ndarray) -> np.ndarray:
+        """Frame `index` of the motion track with mouth parameters `mouth` (6,): uint8 (H, W, 3) RGB."""
+        m = self.motion
+        canvas = self._rgba.copy()
+        rgb = canvas[..., :3].copy()
+        draw_eyelids(rgb, self.sprite, float(m.blink[index]))
+        draw_mouth(rgb, self.sprite, mouth)
+        draw_over(rgb, self.sprite)
+        canvas[..., :3] = rgb
+        hom = homography(self.sprite.geom, m.pose[index], self.width, self.height)
+        warped = cv2.warpPerspective(canvas, hom, (self.width, self.height), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha = cv2.merge([warped[..., 3]] * 3)
+        fg = cv2.multiply(warped[..., :3], alpha, scale=1 / 255)
+        bg = cv2.multiply(self.background, cv2.bitwise_not(alpha), scale=1 / 255)
+        out = cv2.add(fg, bg)
+        out = cv2.multiply(out, tuple(float(x) for x in m.gain[index]) + (0.0,))
+        k = index % len(self._noise_up)
+        out = cv2.subtract(cv2.add(out, self._noise_up[k]), self._noise_down[k])
+        if m.jpeg:
+            # the RGB array passes through the codec as if BGR: a consistent round trip either way
+            ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(m.jpeg)])
+            out = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        return out
+
+    def boxes(self) -> np.ndarray:
+        """Ground-truth face boxes of every motion frame, (T, 4)."""
+        return face_boxes(self.sprite.geom, self.motion.pose, (self.width, self.height))
+
+
+def fit_motion(motion: Motion, n_frames: int, loop: str = "pingpong") -> Motion:
+    """`motion` cut or looped (as `sync` loops a shorter video) to exactly `n_frames` frames."""
+    if len(motion) == n_frames:
+        return motion
+    return motion.take(loop_indices(len(motion), n_frames, loop))
+
+
+def iter_render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
+                loop: str = "pingpong") -> Iterator[np.ndarray]:
+    """Frames one at a time (for streaming into a writer); see `render`."""
+    track = check_track(mouth_track)
+    renderer = Renderer(identity, fit_motion(motion, len(track), loop), size)
+    for i, params in enumerate(track):
+        yield renderer.frame(i, params)
+
+
+def render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
+           loop: str = "pingpong") -> np.ndarray:
+    """Frames (T, H, W, 3) uint8 RGB of `identity` moving as in `motion` and mouthing `mouth_track`.
+
+    T = len(mouth_track). The head / blink / lighting track is looped as `sync` loops a shorter
+    video ("pingpong": forward then backward; "loop") or cut when longer, so any clip's motion can
+    be paired with any audio's mouth track: the true video of "A saying B".
+    """
+    w, h = frame_size(size)
+    frames = np.empty((len(mouth_track), h, w, 3), np.uint8)
+    for i, frame in enumerate(iter_render(identity, motion, mouth_track, size=size, loop=loop)):
+        frames[i] = frame
+    return frames
