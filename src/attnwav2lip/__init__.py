@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "LipSyncer": "attnwav2lip.inference",
+    "SyncOptions": "attnwav2lip.inference",
     "load_audio": "attnwav2lip.audio",
     "melspectrogram": "attnwav2lip.audio",
     "load_model": "attnwav2lip.checkpoints",

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "info",
     "evaluate",
     "preprocess",
+    "sync",
 )
 
 
