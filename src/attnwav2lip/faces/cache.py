@@ -81,7 +81,7 @@ def detect_video(
     cache: DetectionCache | None = None,
     settings: Mapping[str, Any] | None = None,
     batch_size: int = 16,
-    scene_threshold: float | None = 0.35,
+    scene_threshold: float | None = 0.3,
 ) -> VideoDetections:
     """Detections for ``video``, from the cache when possible.
 

@@ -56,8 +56,8 @@ def lower_face_mask(height: int, width: int, polygon: np.ndarray | None = None, 
         hull = cv2.convexHull(np.round(polygon).astype(np.int32))
         cv2.fillConvexPoly(region, hull, 1.0, lineType=cv2.LINE_AA)
     else:
-        centre = (round(width / 2), round(height * 0.7))
-        axes = (max(1, round(width * 0.4)), max(1, round(height * 0.28)))
+        centre = (round(width / 2), round(height * 0.72))
+        axes = (max(1, round(width * 0.4)), max(1, round(height * 0.24)))
         cv2.ellipse(region, centre, axes, 0, 0, 360, 1.0, thickness=-1, lineType=cv2.LINE_AA)
     sigma = max(feather * min(height, width), 0.5)
     region = cv2.GaussianBlur(region, (0, 0), sigma)

@@ -59,7 +59,7 @@ def detect_frames(
     detector: Detector,
     *,
     batch_size: int = 16,
-    scene_threshold: float | None = 0.35,
+    scene_threshold: float | None = 0.3,
     progress: Callable[[int], None] | None = None,
 ) -> VideoDetections:
     """Run ``detector`` over a stream of uint8 RGB frames of one size, ``batch_size`` at a time.

@@ -30,7 +30,7 @@ def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
 class SceneCutDetector:
     """Feed frames in order with ``update``; it answers whether a new scene starts at that frame."""
 
-    def __init__(self, threshold: float = 0.35) -> None:
+    def __init__(self, threshold: float = 0.3) -> None:
         self.threshold = threshold
         self._previous: np.ndarray | None = None
 
@@ -41,7 +41,7 @@ class SceneCutDetector:
         return cut
 
 
-def scene_cuts(frames: Iterable[np.ndarray], threshold: float = 0.35) -> np.ndarray:
+def scene_cuts(frames: Iterable[np.ndarray], threshold: float = 0.3) -> np.ndarray:
     """(N,) bool: True where a new scene starts (never at frame 0)."""
     detector = SceneCutDetector(threshold)
     return np.array([detector.update(f) for f in frames], dtype=bool)
