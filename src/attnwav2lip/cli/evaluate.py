@@ -23,6 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder (scores, compare) or pair-list file (random-pairs)")
     parser.add_argument("--name", default="scores", help="base name of the result files (default: scores)")
     parser.add_argument("--label", help="evaluator name in the tables (default: from the checkpoint file)")
+    parser.add_argument(
+        "--protocol", choices=("lrs", "wild"), default="lrs",
+        help="lrs: whole frames resized (Wav2Lip's LRS2/LRS3/LRW scoring); wild: face tracks + syncnet crop",
+    )
+    parser.add_argument("--detector", default="auto", help="wild: face detector (auto, mediapipe, haar, s3fd)")
+    parser.add_argument("--detector-weights", metavar="PTH", help="wild: s3fd.pth for --detector s3fd")
+    parser.add_argument("--min-track", type=int, default=100, help="wild: frames a face track must exceed (default 100)")
+    parser.add_argument("--min-face-size", type=float, default=100.0, help="wild: mean box side in px (default 100)")
     parser.add_argument("--jpeg-roundtrip", action="store_true", help="emulate the JPEG round trip of published numbers")
     parser.add_argument("--vshift", type=int, default=15, help="offsets searched each way (default 15)")
     parser.add_argument("--batch-size", type=int, default=20, help="windows per forward pass (default 20)")
@@ -34,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
+    from ..faces import DetectorConfig
     from ..metrics import evaluate
     from ..metrics.scoring import ScoringOptions
+    from ..metrics.wild import WildConfig
 
     if args.random_pairs:
         pairs = evaluate.draw_random_pairs(args.random_pairs, args.out, args.seed)
@@ -51,12 +61,17 @@ def run(args: argparse.Namespace) -> int:
     if not args.evaluator:
         raise ConfigError("--videos needs --evaluator CKPT (syncnet_v2.model or a SynthTalk evaluator)")
     options = ScoringOptions(vshift=args.vshift, batch_size=args.batch_size, jpeg_roundtrip=args.jpeg_roundtrip)
+    wild = None
+    if args.protocol == "wild":
+        wild = DetectorConfig(name=args.detector, weights=args.detector_weights, device=args.device)
     summary = evaluate.evaluate_videos(
-        args.videos, args.evaluator, args.out, options, label=args.label, name=args.name, device=args.device
+        args.videos, args.evaluator, args.out, options,
+        wild=wild, wild_config=WildConfig(min_track=args.min_track, min_face_size=args.min_face_size),
+        label=args.label, name=args.name, device=args.device,
     )
     label = args.label or evaluate.evaluator_label(args.evaluator)
     print(
-        f"LSE ({label}) over {summary.count} videos: LSE-D {summary.lse_d_mean:.3f} +- {summary.lse_d_std:.3f}, "
+        f"LSE ({label}) over {summary.count} {'face tracks' if wild else 'videos'}: LSE-D {summary.lse_d_mean:.3f} +- {summary.lse_d_std:.3f}, "
         f"LSE-C {summary.lse_c_mean:.3f} +- {summary.lse_c_std:.3f}, mean offset {summary.offset_mean:+.2f}"
     )
     return 0

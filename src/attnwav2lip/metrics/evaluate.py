@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, MediaError
 from .protocols import Pair, random_pairing, write_pair_list
 from .results import compare_results, read_results_csv, write_comparison, write_summary
-from .scoring import ScoringOptions, collect_videos, score_files
+from .scoring import ScoringOptions, collect_videos, lrs_scorer, score_files
 from .stats import PairedDifference, Summary
+from .wild import WildConfig, wild_scorer
+
+if TYPE_CHECKING:
+    from ..faces import DetectorConfig
 
 LRS_PROTOCOL = "LRS (whole frames resized to 224x224, no face crop)"
+WILD_PROTOCOL = "in the wild (face tracks, syncnet_python crop, one row per track)"
 
 
 def evaluator_label(checkpoint: str | os.PathLike[str]) -> str:
@@ -33,23 +39,33 @@ def evaluate_videos(
     out_dir: str | os.PathLike[str],
     options: ScoringOptions = ScoringOptions(),
     *,
+    wild: "DetectorConfig | None" = None,
+    wild_config: WildConfig = WildConfig(),
     label: str | None = None,
     name: str = "scores",
     device: str = "cpu",
     progress: bool = True,
 ) -> Summary:
-    """Score every video of a folder or list with the evaluator in ``checkpoint`` (LRS protocol).
+    """Score every video of a folder or list with the evaluator in ``checkpoint``.
 
-    Writes ``<name>.csv``, ``<name>_summary.csv`` and ``<name>_summary.md`` into ``out_dir``.
+    LRS protocol by default (whole frames); with ``wild`` (a face detector config) the in-the-wild
+    protocol (face tracks, syncnet crop; one row per track). Writes ``<name>.csv``,
+    ``<name>_summary.csv`` and ``<name>_summary.md`` into ``out_dir``.
     """
     from ..checkpoints import load_model
 
     items = collect_videos(source)
     evaluator = load_model(checkpoint, kind="evaluator", device=device)
-    results = score_files(items, evaluator, options, _progress_bar("scoring") if progress else None)
-    out = _folder(out_dir)
-    protocol = LRS_PROTOCOL + (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
-    return write_summary(out, results, label or evaluator_label(checkpoint), protocol, name)
+    bar = _progress_bar("scoring") if progress else None
+    if wild is None:
+        results = score_files(items, lrs_scorer(evaluator, options), bar)
+        protocol = LRS_PROTOCOL
+    else:
+        with wild.create() as detector:
+            results = score_files(items, wild_scorer(evaluator, detector, options, wild_config), bar)
+        protocol = f"{WILD_PROTOCOL}, {wild.name} detector, tracks > {wild_config.min_track} frames"
+    protocol += (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
+    return write_summary(_folder(out_dir), results, label or evaluator_label(checkpoint), protocol, name)
 
 
 def compare_result_files(

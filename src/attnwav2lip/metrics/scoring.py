@@ -114,21 +114,29 @@ def score_file(
     return sync_scores(frames, samples, evaluator, options.vshift, options.batch_size)
 
 
+Scorer = Callable[[Path, "Path | None"], list[tuple[str, SyncScores]]]
+"""Scores one (video, audio-or-None) item: a named result per scored unit (the video, or each face track)."""
+
+
+def lrs_scorer(evaluator: SyncEvaluator, options: ScoringOptions = ScoringOptions()) -> Scorer:
+    """The LRS protocol as a ``Scorer``: one result per video, named by its path."""
+    return lambda video, audio: [(str(video), score_file(video, evaluator, audio, options))]
+
+
 def score_files(
-    items: Sequence[tuple[str | os.PathLike[str], str | os.PathLike[str] | None]],
-    evaluator: SyncEvaluator,
-    options: ScoringOptions = ScoringOptions(),
+    items: Sequence[tuple[Path, Path | None]],
+    scorer: Scorer,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> list[VideoResult]:
     """Score (video, audio-or-None) items; a video that cannot be scored becomes an error row."""
     results = []
     for video, audio in progress(items) if progress else items:
         try:
-            s = score_file(video, evaluator, audio, options)
+            named = scorer(video, audio)
         except AttnWav2LipError as exc:
             results.append(VideoResult(str(video), error=str(exc)))
             continue
-        results.append(VideoResult(str(video), s.lse_d, s.lse_c, s.offset, s.num_windows))
+        results += [VideoResult(name, s.lse_d, s.lse_c, s.offset, s.num_windows) for name, s in named]
     return results
 
 
