@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "LipSyncExpert": "attnwav2lip.models",
     "QualityDiscriminator": "attnwav2lip.models",
     "SyncNetEvaluator": "attnwav2lip.models",
+    "sync_scores": "attnwav2lip.metrics",
+    "SyncScores": "attnwav2lip.metrics",
     "AttnWav2LipError": "attnwav2lip.errors",
 }
 
