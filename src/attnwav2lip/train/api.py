@@ -1,0 +1,123 @@
+"""Entry points: build a run from its config and train it (the CLI commands call these).
+
+``train_expert`` trains the lip-sync expert; ``train_generator`` trains the generator against a
+frozen expert (and a discriminator unless the GAN is off). Both write into ``run_dir``:
+``config.yaml`` (the resolved recipe), ``run.json`` (git revision, versions), ``metrics.jsonl``,
+``checkpoints/step_*/`` and, for the generator, ``samples/step_*.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+from torch.utils.data import Dataset
+
+from ..config import save_recipe
+from ..errors import ConfigError
+from .config import DataConfig, ExpertTrainConfig, TrainConfig
+from .runtime import Runtime, start, stop
+from .state import resolve_checkpoint, write_run_info
+from .trainer import Task, Trainer
+
+PathLike = str | os.PathLike[str]
+Datasets = tuple[Dataset, Dataset]
+
+
+def train_expert(config: ExpertTrainConfig, run_dir: PathLike, *, resume: PathLike | None = None,
+                 datasets: Datasets | None = None) -> dict[str, float]:
+    """Train SyncNet_color; returns the last validation's loss and accuracy.
+
+    ``resume``: a checkpoint folder or a run folder (its latest checkpoint). ``datasets``:
+    (train, val) datasets to use instead of those described by ``config.data``.
+    """
+    from ..models import LipSyncExpert
+    from .expert_task import ExpertTask
+
+    def build(runtime: Runtime) -> Task:
+        return ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
+
+    return _run("train-expert", config, Path(run_dir), build, "expert", resume, datasets)
+
+
+def train_generator(config: TrainConfig, run_dir: PathLike, *, expert: PathLike, init: PathLike | None = None,
+                    init_discriminator: PathLike | None = None, resume: PathLike | None = None,
+                    datasets: Datasets | None = None) -> dict[str, float]:
+    """Train the generator against the frozen expert ``expert``; returns the last validation.
+
+    ``expert``: a checkpoint file (original ``lipsync_expert.pth`` or the project's own), or the
+    run or checkpoint folder of a ``train_expert`` run (its latest expert).
+    ``init``: start from a generator checkpoint (an original Wav2Lip file or the project's own;
+    with attention, the attention layers stay freshly initialised). ``init_discriminator``:
+    start the discriminator from a checkpoint. Both are ignored when resuming.
+    """
+    from ..checkpoints import init_generator_from_wav2lip, load_model
+    from ..models import Generator, QualityDiscriminator
+    from .adversarial import Adversary
+    from .generator_task import GeneratorTask
+
+    def build(runtime: Runtime) -> Task:
+        generator = Generator(config.model)
+        discriminator = QualityDiscriminator(config.gan.model) if config.gan.enabled else None
+        if resume is None and init is not None:
+            init_generator_from_wav2lip(generator, init)
+        if resume is None and init_discriminator is not None:
+            if discriminator is None:
+                raise ConfigError("a discriminator checkpoint was given but gan.enabled is false")
+            _copy_weights(load_model(init_discriminator, kind="discriminator"), discriminator, init_discriminator)
+        adversary = Adversary(discriminator, config.gan, runtime) if discriminator is not None else None
+        frozen_expert = load_model(network_file(expert, "expert"), kind="expert")
+        return GeneratorTask(generator, frozen_expert, adversary, config, runtime)
+
+    return _run("train", config, Path(run_dir), build, "generator", resume, datasets)
+
+
+def network_file(path: PathLike, name: str) -> Path:
+    """A network's weights file from itself, or from a training run or checkpoint folder."""
+    path = Path(path)
+    return resolve_checkpoint(path) / f"{name}.safetensors" if path.is_dir() else path
+
+
+def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
+    """The (train, val) datasets of ``kind`` ("expert" or "generator") that ``data`` describes."""
+    from ..data import ClipStore, ExpertDataset, GeneratorDataset, Wav2LipLayout
+
+    if not data.root:
+        raise ConfigError("data.root is empty: give the dataset folder in the recipe or with --data")
+    dataset = ExpertDataset if kind == "expert" else GeneratorDataset
+
+    def split(name: str) -> Dataset:
+        if data.layout == "wav2lip":
+            source = Wav2LipLayout(data.root, name, filelists=data.filelists, size=data.sampling.size)
+        else:
+            source = ClipStore(data.root, split=name)
+        return dataset(source, data.sampling, seed=seed)
+
+    return split(data.train_split), split(data.val_split)
+
+
+def _run(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Path, build: Callable[[Runtime], Task],
+         kind: str, resume: PathLike | None, datasets: Datasets | None) -> dict[str, float]:
+    checkpoint = resolve_checkpoint(resume) if resume is not None else None
+    runtime = start(config.runtime)
+    try:
+        if runtime.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_recipe(config, run_dir / "config.yaml")
+            write_run_info(run_dir, command, resumed_from=checkpoint)
+        train_set, val_set = datasets or build_datasets(config.data, kind, config.runtime.seed)
+        trainer = Trainer(build(runtime), train_set, val_set, data=config.data, schedule=config.schedule,
+                          runtime=runtime, run_dir=run_dir)
+        if checkpoint is not None:
+            trainer.resume(checkpoint)
+        return trainer.fit()
+    finally:
+        stop(runtime)
+
+
+def _copy_weights(source: nn.Module, target: nn.Module, path: PathLike) -> None:
+    if source.config != target.config:
+        raise ConfigError(f"{path}: holds a {source.kind} with {source.config}, the recipe asks for {target.config}")
+    target.load_state_dict(source.state_dict())

@@ -1,0 +1,179 @@
+"""Training configuration: frozen dataclasses, loaded from and saved as YAML recipes.
+
+One recipe describes one run completely (data, model, optimiser, schedule, losses, runtime) and is
+saved beside its checkpoints, so a run can be rebuilt from its folder alone. Nothing here is
+mutated at run time: state that changes (the step, whether the sync term is on) lives in the
+trainer's checkpointed state, never in the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..data.datasets import DataConfig as SamplingConfig
+from ..errors import ConfigError
+from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
+
+BN_MODES: tuple[str, ...] = ("train", "eval")
+SYNC_SCHEDULES: tuple[str, ...] = ("rule", "fixed")
+LAYOUTS: tuple[str, ...] = ("store", "wav2lip")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where samples come from and how many make one optimiser step.
+
+    ``layout``: "store" is a clip store made by ``attnwav2lip preprocess`` (splits from its
+    manifest); "wav2lip" is the original preprocessed layout (splits from ``filelists``, by default
+    ``<root>/filelists``). ``sampling`` is the window sampler's own config (window length, mel
+    offset, crop size, augmentation, samples per epoch). ``batch_size`` is the *global* batch
+    (windows per optimiser step): each of W processes loads ``batch_size / (W * grad_accum)``
+    windows per micro-batch, so the optimisation is the same whatever the world size.
+    """
+
+    root: str = ""
+    layout: str = "store"
+    filelists: str | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    batch_size: int = 16
+    grad_accum: int = 1
+    num_workers: int = 2
+    sampling: SamplingConfig = SamplingConfig()
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"data.layout must be one of {'|'.join(LAYOUTS)}, got {self.layout!r}")
+        if self.batch_size < 1 or self.grad_accum < 1 or self.num_workers < 0:
+            raise ConfigError(
+                f"data: batch_size and grad_accum must be >= 1 and num_workers >= 0, got "
+                f"{self.batch_size}, {self.grad_accum}, {self.num_workers}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    """Adam for the trained network (the original: lr 1e-4; betas (0.5, 0.999) in the HQ script)."""
+
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0 or len(self.betas) != 2:
+            raise ConfigError(f"optim: lr must be > 0 and betas a pair, got {self.lr}, {self.betas}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleConfig:
+    """How long to train and how often to validate, checkpoint and log (in optimiser steps).
+
+    ``val_batches`` global batches are evaluated at each validation (the original: ~300-700 for
+    the generator, ~1,400 for the expert); sample grids are written with each checkpoint.
+    """
+
+    max_steps: int = 100_000
+    eval_every: int = 3000
+    checkpoint_every: int = 3000
+    val_batches: int = 300
+    log_every: int = 50
+
+    def __post_init__(self) -> None:
+        values = (self.max_steps, self.eval_every, self.checkpoint_every, self.val_batches, self.log_every)
+        if min(values) < 1:
+            raise ConfigError(f"schedule: every value must be >= 1, got {dataclasses.asdict(self)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    """Execution choices that do not change the maths (on CPU everything here except the seed is moot).
+
+    ``amp`` (bfloat16 autocast) and ``channels_last`` apply on CUDA only: bfloat16 is 50-70x
+    slower on CPUs without native kernels. ``sync_batchnorm`` makes BatchNorm use statistics of the
+    global batch under DDP (otherwise each process normalises its own share, as the original does
+    on one GPU with its batch of 16). ``deterministic`` asks torch for deterministic kernels.
+    """
+
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    sync_batchnorm: bool = False
+    deterministic: bool = False
+    progress: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncLossConfig:
+    """The expert's sync term: weight alpha, when it switches on, and the frozen expert's BN mode.
+
+    ``schedule``: "rule" keeps alpha at 0 until a validation's mean sync loss falls below
+    ``threshold`` (the original's 0.75 rule), then uses ``weight`` for good; "fixed" uses
+    ``weight`` from the first step (also the way to switch it on by hand when resuming).
+    ``expert_bn``: "train" normalises each batch with its own statistics as the original does (its
+    0.75 threshold was measured that way); "eval" uses the expert's running statistics.
+    """
+
+    weight: float = 0.03
+    schedule: str = "rule"
+    threshold: float = 0.75
+    expert_bn: str = "train"
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SYNC_SCHEDULES:
+            raise ConfigError(f"sync.schedule must be one of {'|'.join(SYNC_SCHEDULES)}, got {self.schedule!r}")
+        if self.expert_bn not in BN_MODES:
+            raise ConfigError(f"sync.expert_bn must be one of {'|'.join(BN_MODES)}, got {self.expert_bn!r}")
+        if not 0.0 <= self.weight < 1.0:
+            raise ConfigError(f"sync.weight must be in [0, 1), got {self.weight}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GanConfig:
+    """The visual quality discriminator: loss weight beta and its own Adam (the original's values)."""
+
+    enabled: bool = True
+    weight: float = 0.07
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    model: DiscriminatorConfig = DiscriminatorConfig()
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.weight < 1.0:
+            raise ConfigError(f"gan.weight must be in [0, 1), got {self.weight}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """A generator run: L = (1 - a - b) L1 + a L_sync + b L_gen (b = 0 when the GAN is off).
+
+    The model's ``mel_offset`` (saved with its weights, used by inference) must equal the offset
+    the sampler trains with, ``data.sampling.window.mel_offset``; both default to the original
+    training's -1.
+    """
+
+    data: DataConfig = DataConfig()
+    model: GeneratorConfig = GeneratorConfig(attention="both", mel_offset=-1)
+    optim: OptimConfig = OptimConfig(betas=(0.5, 0.999))
+    schedule: ScheduleConfig = ScheduleConfig()
+    sync: SyncLossConfig = SyncLossConfig()
+    gan: GanConfig = GanConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    def __post_init__(self) -> None:
+        if self.model.mel_offset != self.data.sampling.window.mel_offset:
+            raise ConfigError(f"model.mel_offset ({self.model.mel_offset}) differs from "
+                              f"data.sampling.window.mel_offset ({self.data.sampling.window.mel_offset})")
+        beta = self.gan.weight if self.gan.enabled else 0.0
+        if self.sync.weight + beta >= 1.0:
+            raise ConfigError(f"sync.weight + gan.weight must be < 1, got {self.sync.weight} + {beta}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpertTrainConfig:
+    """A lip-sync expert run (SyncNet_color: BCE on the cosine of the two embeddings)."""
+
+    data: DataConfig = DataConfig(batch_size=64)
+    model: ExpertConfig = ExpertConfig()
+    optim: OptimConfig = OptimConfig()
+    schedule: ScheduleConfig = ScheduleConfig(eval_every=10_000, checkpoint_every=10_000, val_batches=1400)
+    runtime: RuntimeConfig = RuntimeConfig()

@@ -1,0 +1,101 @@
+"""Training the generator: L = (1 - a - b) L1 + a L_sync + b L_gen, with a discriminator step.
+
+``a`` follows :class:`SyncWeight` (0 until the 0.75 rule fires, or fixed); ``b`` is the GAN
+weight, 0 without an adversary (then L = (1 - a) L1 + a L_sync, the plain script's loss). As in
+the original, the sync term is not even computed while a = 0, the discriminator trains at every
+step from the start, and its step follows the generator's on the same generated frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .adversarial import Adversary
+from .config import TrainConfig
+from .losses import l1
+from .runtime import Runtime, no_sync, unwrap
+from .samples import sample_grid, write_png
+from .sync import FrozenExpert, SyncWeight
+from .trainer import Batch
+
+
+class GeneratorTask:
+    """The generator with its frozen expert and (optionally) its adversary."""
+
+    def __init__(self, generator: nn.Module, expert: nn.Module, adversary: Adversary | None,
+                 config: TrainConfig, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.generator = runtime.prepare(generator)
+        self.expert = runtime.place(FrozenExpert(expert, config.sync.expert_bn))
+        self.adversary = adversary
+        self.beta = config.gan.weight if adversary is not None else 0.0
+        self.sync_weight = SyncWeight(config.sync)
+        self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas)
+
+    def networks(self) -> dict[str, nn.Module]:
+        networks = {"generator": unwrap(self.generator)}
+        if self.adversary is not None:
+            networks["discriminator"] = unwrap(self.adversary.network)
+        return networks
+
+    def set_training(self, mode: bool) -> None:
+        self.generator.train(mode)
+
+    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
+        alpha, beta, n = self.sync_weight.value, self.beta, len(micro_batches)
+        self.optimizer.zero_grad(set_to_none=True)
+        totals: dict[str, float] = {}
+        fakes = []
+        for i, batch in enumerate(micro_batches):
+            with no_sync(self.generator, last=i == n - 1):
+                with self.runtime.autocast():
+                    generated = self.generator(batch["indiv_mels"], batch["faces"])
+                terms = {"l1": l1(generated, batch["gt"])}
+                if alpha > 0:
+                    terms["sync"] = self.expert(generated, batch["mel"])
+                if beta > 0:
+                    terms["gen"] = self.adversary.generator_loss(generated)
+                loss = (1 - alpha - beta) * terms["l1"] + alpha * terms.get("sync", 0.0) + beta * terms.get("gen", 0.0)
+                (loss / n).backward()
+            for key, value in {**terms, "loss": loss}.items():
+                totals[key] = totals.get(key, 0.0) + value.item() / n
+            fakes.append(generated.detach())
+        self.optimizer.step()
+        if self.adversary is not None:
+            real = torch.cat([b["gt"] for b in micro_batches])
+            totals |= self.adversary.train_step(torch.cat(fakes), real, micro_batches=n)
+        return {**totals, "alpha": alpha}
+
+    def validation_step(self, batch: Batch) -> dict[str, float]:
+        """L1 and sync loss (always computed here: the 0.75 rule needs it)."""
+        with self.runtime.autocast():
+            generated = self.generator(batch["indiv_mels"], batch["faces"])
+        return {"l1": l1(generated, batch["gt"]).item(), "sync": self.expert(generated, batch["mel"]).item()}
+
+    def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
+        """Apply the 0.75 rule to the validation's mean sync loss; record alpha from now on."""
+        self.sync_weight.observe(metrics["sync"], step)
+        return {"alpha": self.sync_weight.value}
+
+    def write_samples(self, batch: Batch, path: Path) -> None:
+        """Only the main process draws, so the bare network runs (DDP's forward would wait for the others)."""
+        with self.runtime.autocast():
+            generated = unwrap(self.generator)(batch["indiv_mels"], batch["faces"])
+        write_png(sample_grid(batch["faces"], generated, batch["gt"]), path)
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"optimizer": self.optimizer.state_dict(), "sync_weight": self.sync_weight.state_dict()}
+        if self.adversary is not None:
+            state["adversary"] = self.adversary.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sync_weight.load_state_dict(state["sync_weight"])
+        if self.adversary is not None:
+            self.adversary.load_state_dict(state["adversary"])
+

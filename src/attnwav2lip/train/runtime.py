@@ -1,0 +1,157 @@
+"""Where a run executes: device, process group, and how trained modules are wrapped.
+
+Under ``torchrun`` (RANK / WORLD_SIZE / LOCAL_RANK in the environment) the process group is
+initialised here (NCCL on CUDA, gloo on CPU); otherwise the run is a single process. Everything
+that differs between one process and many lives in this module, so the tasks and the loop read
+the same either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from typing import Iterator
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from ..errors import ConfigError
+from .config import RuntimeConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """One process's view of the run: its rank, the world size, its device and the options."""
+
+    rank: int
+    world_size: int
+    device: torch.device
+    options: RuntimeConfig
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def on_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def prepare(self, module: nn.Module) -> nn.Module:
+        """Move a *trained* module to the device; under DDP return it wrapped.
+
+        DDP broadcasts rank 0's parameters and, before every forward, its buffers (BatchNorm
+        running statistics): all processes keep identical weights, and the running statistics are
+        rank 0's. With ``sync_batchnorm`` BatchNorm layers normalise over the global batch instead.
+        """
+        module = self.place(module)
+        if not self.distributed:
+            return module
+        if self.options.sync_batchnorm:
+            module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+        ids = [self.device.index] if self.on_cuda else None
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def place(self, module: nn.Module) -> nn.Module:
+        """Move a module to the device (channels_last on CUDA when enabled)."""
+        module = module.to(self.device)
+        if self.on_cuda and self.options.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        return module
+
+    def autocast(self) -> contextlib.AbstractContextManager[None]:
+        """bfloat16 autocast on CUDA when enabled; a no-op on CPU (bf16 has no fast CPU kernels here)."""
+        if self.on_cuda and self.options.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def all_mean(self, values: dict[str, float], weight: float = 1.0) -> dict[str, float]:
+        """Weighted mean of per-process metrics over all processes (identity in one process)."""
+        if not self.distributed or not values:
+            return dict(values)
+        keys = sorted(values)
+        packed = torch.tensor([values[k] * weight for k in keys] + [weight], dtype=torch.float64, device=self.device)
+        dist.all_reduce(packed)
+        total = packed[-1].item()
+        return {k: packed[i].item() / total for i, k in enumerate(keys)}
+
+    def gather(self, obj: object) -> list[object]:
+        """Every process's ``obj``, indexed by rank."""
+        if not self.distributed:
+            return [obj]
+        out: list[object] = [None] * self.world_size
+        dist.all_gather_object(out, obj)
+        return out
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The network inside a DDP wrapper (itself otherwise)."""
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+def no_sync(module: nn.Module, last: bool) -> contextlib.AbstractContextManager[None]:
+    """Skip DDP's gradient all-reduce on all but the last micro-batch of an accumulated step."""
+    if last or not isinstance(module, nn.parallel.DistributedDataParallel):
+        return contextlib.nullcontext()
+    return module.no_sync()
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[nn.Module]:
+    """Use a trained module as a fixed function: no gradients for its parameters meanwhile.
+
+    Gradients still flow *through* it to its input (the generator's adversarial loss goes
+    through the discriminator), but none accumulate on its parameters, and DDP's hooks on them
+    never fire outside the module's own step.
+    """
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield unwrap(module)
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def start(options: RuntimeConfig) -> Runtime:
+    """Join the process group if launched by torchrun, pick the device, seed and configure torch."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = _device(options.device, local_rank)
+    if world_size > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend, rank=rank, world_size=world_size)
+    if options.deterministic:
+        torch.use_deterministic_algorithms(True)
+    torch.manual_seed(options.seed)
+    return Runtime(rank=rank, world_size=world_size, device=device, options=options)
+
+
+def stop(runtime: Runtime) -> None:
+    """Leave the process group (if this module joined one)."""
+    if runtime.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"runtime.device is {name!r} but CUDA is not available")
+        return torch.device("cuda", local_rank if device.index is None else device.index)
+    return device

@@ -1,0 +1,140 @@
+"""Checkpoint folders: weights in the project's format, training state beside them.
+
+A checkpoint is a folder ``checkpoints/step_000003000/`` holding one ``<name>.safetensors`` per
+trained network (``attnwav2lip.checkpoints.save_model``: loadable by ``load_model`` on its own)
+and ``state.pt``: everything else that an exact resume needs (optimisers, step, data position,
+schedule state, every process's RNG states). ``state.pt`` contains only tensors and builtins and is
+read with ``torch.load(weights_only=True)``. ``checkpoints/latest`` names the newest complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+from ..fileio import atomic_path, write_text_atomic
+
+STATE_FILE = "state.pt"
+LATEST = "latest"
+CHECKPOINTS = "checkpoints"
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's random generators (Python, NumPy, torch CPU and CUDA) as tensors and builtins."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` captured."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_dir(run_dir: str | os.PathLike[str], step: int) -> Path:
+    return Path(run_dir) / CHECKPOINTS / f"step_{step:09d}"
+
+
+def save_checkpoint(folder: Path, models: dict[str, nn.Module], state: dict[str, Any]) -> None:
+    """Write one checkpoint folder and point ``latest`` at it (weights first, state last)."""
+    from ..checkpoints import save_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, model in models.items():
+        save_model(model, folder / f"{name}.safetensors")
+    with atomic_path(folder / STATE_FILE) as tmp:
+        torch.save(state, tmp)
+    write_text_atomic(folder.parent / LATEST, folder.name + "\n")
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint folder from itself, a run folder (its latest) or a run's ``checkpoints/``."""
+    path = Path(path)
+    for candidate in (path, path / CHECKPOINTS):
+        latest = candidate / LATEST
+        if latest.is_file():
+            path = candidate / latest.read_text(encoding="utf-8").strip()
+            break
+    if not (path / STATE_FILE).is_file():
+        raise CheckpointError(f"{path}: not a training checkpoint (expected a folder with {STATE_FILE}, "
+                              f"or a run folder with {CHECKPOINTS}/{LATEST})")
+    return path
+
+
+def load_state(folder: Path) -> dict[str, Any]:
+    """The training state of a checkpoint folder (safe load: tensors and builtins only)."""
+    try:
+        return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: one line naming it
+        raise CheckpointError(f"{folder / STATE_FILE}: unreadable training state ({exc.__class__.__name__})") from None
+
+
+def load_weights(folder: Path, name: str, model: nn.Module) -> None:
+    """Copy the weights of ``<folder>/<name>.safetensors`` into ``model`` (same architecture required)."""
+    from ..checkpoints import load_model
+
+    path = folder / f"{name}.safetensors"
+    saved = load_model(path)
+    try:
+        model.load_state_dict(saved.state_dict())
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: does not match the configured {name} ({str(exc).splitlines()[0]})") from None
+
+
+def write_run_info(run_dir: Path, command: str, *, resumed_from: Path | None = None) -> None:
+    """Record what produced a run: git revision, command, Python and package versions."""
+    info = {
+        "command": command,
+        "resumed_from": str(resumed_from) if resumed_from is not None else None,
+        "git_revision": _git_revision(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {name: _version(name) for name in ("attnwav2lip", "torch", "numpy", "safetensors")},
+        "argv": sys.argv,
+    }
+    write_text_atomic(run_dir / "run.json", json.dumps(info, indent=1) + "\n")
+
+
+def _git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                           capture_output=True, text=True, timeout=10).stdout.strip()
+    return out.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"

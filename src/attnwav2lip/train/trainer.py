@@ -1,0 +1,202 @@
+"""The one training loop, shared by the expert and the generator through small task objects.
+
+The loop owns what is common to both networks: the sample order and its position, micro-batches
+and the global batch, periodic validation, checkpoints and exact resume, metrics and progress.
+A :class:`Task` owns one network's maths: its forward passes, losses, optimisers and schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..errors import ConfigError
+from .config import DataConfig, ScheduleConfig
+from .recorder import Recorder
+from .runtime import Runtime
+from .sampler import Position, ShardedBatchSampler
+from .state import checkpoint_dir, load_state, load_weights, rng_state, save_checkpoint, set_rng_state
+
+Batch = Mapping[str, torch.Tensor]
+
+
+class Task(Protocol):
+    """One network's training maths, driven by :class:`Trainer`."""
+
+    def networks(self) -> dict[str, nn.Module]:
+        """The trained networks (unwrapped) by checkpoint name, e.g. {"generator": g}."""
+
+    def set_training(self, mode: bool) -> None:
+        """Switch the trained networks between train and eval mode."""
+
+    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
+        """One optimiser step over this process's share of a global batch; returns scalar metrics."""
+
+    def validation_step(self, batch: Batch) -> dict[str, float]:
+        """Metrics of one validation batch (called under ``torch.no_grad`` in eval mode)."""
+
+    def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
+        """React to a validation's global means (e.g. the 0.75 rule); returns metrics to record."""
+
+    def write_samples(self, batch: Batch, path: Path) -> None:
+        """Save a picture of what the network does on ``batch`` (or nothing, if it has none)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimisers and schedule state (the networks are saved as weights separately)."""
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class Trainer:
+    """Runs a task over a dataset until ``schedule.max_steps``, resumable at any checkpoint."""
+
+    def __init__(self, task: Task, train_set: Dataset, val_set: Dataset, *, data: DataConfig,
+                 schedule: ScheduleConfig, runtime: Runtime, run_dir: Path) -> None:
+        if data.batch_size % (runtime.world_size * data.grad_accum):
+            raise ConfigError(f"data.batch_size {data.batch_size} is not divisible by {runtime.world_size} "
+                              f"process(es) x grad_accum {data.grad_accum}")
+        self.task = task
+        self.data = data
+        self.schedule = schedule
+        self.runtime = runtime
+        self.run_dir = run_dir
+        self.train_set = train_set
+        self.val_set = val_set
+        seed = runtime.options.seed
+        self.sampler = ShardedBatchSampler(len(train_set), data.batch_size, rank=runtime.rank,
+                                           world_size=runtime.world_size, seed=seed)
+        self.val_sampler = ShardedBatchSampler(len(val_set), data.batch_size, rank=runtime.rank,
+                                               world_size=runtime.world_size, shuffle=False)
+        self.step = 0
+        self.position = Position()
+        self.last_validation: dict[str, float] = {}
+
+    def resume(self, folder: Path) -> None:
+        """Continue exactly where checkpoint ``folder`` left off (weights, optimisers, order, RNG)."""
+        for name, network in self.task.networks().items():
+            load_weights(folder, name, network)
+        state = load_state(folder)
+        self.step = state["step"]
+        self.position = Position(**state["position"])
+        self.task.load_state_dict(state["task"])
+        if len(state["rng"]) == self.runtime.world_size:
+            set_rng_state(state["rng"][self.runtime.rank])
+
+    def fit(self) -> dict[str, float]:
+        """Train to ``max_steps``; returns the last validation's metrics (empty if none ran)."""
+        recorder = Recorder(self.run_dir, enabled=self.runtime.is_main)
+        progress = _progress(self.schedule.max_steps, self.step, self.runtime)
+        window: list[dict[str, float]] = []
+        tick = time.perf_counter()
+        try:
+            while self.step < self.schedule.max_steps:
+                for batch in self._epoch_batches():
+                    self.task.set_training(True)
+                    metrics = self.task.train_step(_split(self._to_device(batch), self.data.grad_accum))
+                    self.step += 1
+                    self._advance()
+                    window.append(metrics)
+                    progress.update(1)
+                    if self.step % self.schedule.log_every == 0:
+                        seconds = (time.perf_counter() - tick) / len(window)
+                        logged = self.runtime.all_mean(_mean(window))
+                        recorder.log("train", self.step, {**logged, "sec_per_step": seconds})
+                        progress.set_postfix({k: f"{v:.4f}" for k, v in logged.items()})
+                        window, tick = [], time.perf_counter()
+                    if self.step % self.schedule.eval_every == 0:
+                        self.last_validation = self._validate()
+                        recorder.log("val", self.step, self.last_validation)
+                        tick = time.perf_counter()
+                    if self.step % self.schedule.checkpoint_every == 0 or self.step == self.schedule.max_steps:
+                        self._checkpoint()
+                        tick = time.perf_counter()
+                    if self.step >= self.schedule.max_steps:
+                        break
+        finally:
+            progress.close()
+            recorder.close()
+        return self.last_validation
+
+    def _epoch_batches(self) -> DataLoader:
+        """A loader over the rest of the current epoch, from the stored position."""
+        self.sampler.set_position(self.position)
+        _set_epoch(self.train_set, self.position.epoch)
+        return self._loader(self.train_set, self.sampler)
+
+    def _advance(self) -> None:
+        batch = self.position.batch + 1
+        if batch >= self.sampler.batches_per_epoch:
+            self.position = Position(self.position.epoch + 1, 0)
+        else:
+            self.position = Position(self.position.epoch, batch)
+
+    @torch.no_grad()
+    def _validate(self) -> dict[str, float]:
+        """Mean metrics over the first ``val_batches`` batches of the validation set, all processes."""
+        self.task.set_training(False)
+        _set_epoch(self.val_set, 0)
+        totals: dict[str, float] = {}
+        count = 0
+        for i, batch in enumerate(self._loader(self.val_set, self.val_sampler)):
+            if i >= self.schedule.val_batches:
+                break
+            for key, value in self.task.validation_step(self._to_device(batch)).items():
+                totals[key] = totals.get(key, 0.0) + value
+            count += 1
+        means = self.runtime.all_mean({k: v / count for k, v in totals.items()}, weight=count)
+        return {**means, **self.task.after_validation(means, self.step)}
+
+    def _checkpoint(self) -> None:
+        rng = self.runtime.gather(rng_state())
+        if self.runtime.is_main:
+            state = {"step": self.step, "position": {"epoch": self.position.epoch, "batch": self.position.batch},
+                     "task": self.task.state_dict(), "rng": rng, "world_size": self.runtime.world_size}
+            folder = checkpoint_dir(self.run_dir, self.step)
+            save_checkpoint(folder, self.task.networks(), state)
+            self._write_samples(self.run_dir / "samples" / f"step_{self.step:09d}.png")
+        self.runtime.barrier()
+
+    @torch.no_grad()
+    def _write_samples(self, path: Path) -> None:
+        self.task.set_training(False)
+        batch = next(iter(self._loader(self.val_set, self.val_sampler, workers=0)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.task.write_samples(self._to_device(batch), path)
+
+    def _loader(self, dataset: Dataset, sampler: ShardedBatchSampler, workers: int | None = None) -> DataLoader:
+        workers = self.data.num_workers if workers is None else workers
+        return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=self.runtime.on_cuda)
+
+    def _to_device(self, batch: Batch) -> Batch:
+        return {k: v.to(self.runtime.device, non_blocking=True) for k, v in batch.items()}
+
+
+def _split(batch: Batch, parts: int) -> list[Batch]:
+    """Cut a batch into ``parts`` equal micro-batches along the first axis."""
+    chunks = {k: v.chunk(parts) for k, v in batch.items()}
+    return [{k: c[i] for k, c in chunks.items()} for i in range(parts)]
+
+
+def _mean(records: list[dict[str, float]]) -> dict[str, float]:
+    keys = {k for r in records for k in r}
+    return {k: sum(r[k] for r in records if k in r) / sum(1 for r in records if k in r) for k in sorted(keys)}
+
+
+def _set_epoch(dataset: Dataset, epoch: int) -> None:
+    """Datasets that draw per (seed, epoch, index) are told the epoch before it is iterated."""
+    set_epoch = getattr(dataset, "set_epoch", None)
+    if set_epoch is not None:
+        set_epoch(epoch)
+
+
+def _progress(total: int, initial: int, runtime: Runtime) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                disable=not (runtime.is_main and runtime.options.progress))
