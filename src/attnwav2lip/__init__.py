@@ -27,6 +27,9 @@ _LAZY: dict[str, str] = {
     "SyncNetEvaluator": "attnwav2lip.models",
     "sync_scores": "attnwav2lip.metrics",
     "SyncScores": "attnwav2lip.metrics",
+    "attention_figure": "attnwav2lip.viz",
+    "export_onnx": "attnwav2lip.export",
+    "OnnxGenerator": "attnwav2lip.export",
     "AttnWav2LipError": "attnwav2lip.errors",
 }
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import DependencyError
+from .errors import CheckpointError, ConfigError, DependencyError
 from .fileio import atomic_path
 
 if TYPE_CHECKING:
@@ -57,9 +57,9 @@ def export_onnx(
     import torch
 
     if batch != "dynamic" and (not isinstance(batch, int) or batch < 1):
-        raise ValueError(f"batch must be 'dynamic' or a positive int, got {batch!r}")
+        raise ConfigError(f"batch must be 'dynamic' or a positive integer, got {batch!r}")
     if opset < 17:
-        raise ValueError(f"opset must be >= 17, got {opset}")
+        raise ConfigError(f"opset must be >= 17, got {opset}")
     # Batch 2 for the example: torch.export specialises a dimension traced at size 1.
     example_batch = 2 if batch == "dynamic" else batch
     param = next(generator.parameters())
@@ -82,6 +82,7 @@ def export_onnx(
             opset_version=opset,
             dynamic_shapes=dynamic_shapes,
             dynamo=True,
+            verbose=False,
         )
     finally:
         generator.train(was_training)
@@ -102,8 +103,6 @@ class OnnxGenerator:
     def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
         require("onnxruntime")
         import onnxruntime as ort
-
-        from .errors import CheckpointError
 
         options = ort.SessionOptions()
         if threads is not None:
@@ -154,6 +153,23 @@ def _host_float32(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach().to("cpu").float().numpy()
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    batch: Literal["dynamic"] | int = "dynamic",
+    opset: int = DEFAULT_OPSET,
+    check_batches: tuple[int, ...] = (1, 3),
+) -> dict[int, float]:
+    """Export a generator checkpoint to ``path`` and verify it: max |torch - onnxruntime| per batch size."""
+    from .checkpoints import load_model
+
+    require("onnx", "onnxscript", "onnxruntime")
+    generator = load_model(checkpoint, kind="generator")
+    export_onnx(generator, path, batch=batch, opset=opset)
+    session = OnnxGenerator(path)
+    return {n: max_abs_difference(generator, session, n) for n in check_batches}
 
 
 def max_abs_difference(generator: torch.nn.Module, onnx_model: OnnxGenerator, batch: int, seed: int = 0) -> float:

@@ -8,11 +8,14 @@ the crop's area (equal shares mean the map ignores the mouth; a uniform map give
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, MediaError, NoFaceError
+from .fileio import atomic_path
 
 if TYPE_CHECKING:
     import torch
@@ -22,9 +25,12 @@ MIN_MAP_SIZE = 12  # coarser maps (6x6, 3x3, 1x1) say nothing about where the mo
 OVERLAY_ALPHA = 0.5  # weight of the colour-mapped attention over the face
 TILE_SCALE = 2  # tiles are drawn at 192 px so the labels stay readable
 HEADER = 34  # px above the first row for the column labels
-SPATIAL_KINDS = ("spatial", "both")
+DEFAULT_FRAMES = 4  # rows for a video (evenly spaced frames) or for an image with speech
 
 Box = tuple[int, int, int, int]
+# Lower-middle region of a crop: the lips sit here under the package's box convention with the
+# default 10 px chin pad (astronaut: mouth corners at x 23 and 69, lips y 57-71). 13.5% of the area.
+DEFAULT_MOUTH_BOX: Box = (22, 54, 74, 78)
 
 
 def generator_inputs(faces_rgb96: np.ndarray, mels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -57,12 +63,6 @@ def spatial_maps(
     """
     import torch
 
-    kind = generator.config.attention
-    if kind not in SPATIAL_KINDS:
-        raise ConfigError(
-            f"this generator has attention {kind!r}; attention maps need spatial attention "
-            f"({' or '.join(repr(k) for k in SPATIAL_KINDS)})"
-        )
     mel_array, face_array = generator_inputs(faces_rgb96, mels)
     param = next(generator.parameters())
     was_training = generator.training
@@ -192,3 +192,116 @@ def _check_faces(faces_rgb96: np.ndarray) -> np.ndarray:
     if faces.ndim != 4 or faces.shape[1:] != (CROP, CROP, 3) or faces.dtype != np.uint8:
         raise ValueError(f"expected uint8 faces of shape (N, {CROP}, {CROP}, 3), got {faces.dtype} {faces.shape}")
     return faces
+
+
+@dataclass(frozen=True)
+class AttentionReport:
+    """What ``attention_report`` found: the figure, the per-block mouth shares and what was used."""
+
+    figure: np.ndarray  # uint8 (H, W, 3) RGB
+    shares: dict[str, tuple[float, float]]  # block -> (attention share in the box, area share)
+    mouth_box: Box
+    frames: tuple[int, ...]  # source frame index of each row (0 for a still image)
+    audio: str  # where the rows' speech came from: a file name, or "silence"
+
+
+def attention_report(
+    checkpoint: str | os.PathLike[str],
+    face: str | os.PathLike[str],
+    audio: str | os.PathLike[str] | None = None,
+    mouth_box: Box | None = None,
+    frames: int = DEFAULT_FRAMES,
+    min_size: int = MIN_MAP_SIZE,
+) -> AttentionReport:
+    """Attention figure and mouth shares of a generator checkpoint on a face image or video.
+
+    Rows: for a video, ``frames`` evenly spaced frames with their own mel windows (from ``audio``,
+    else the video's own track, else silence); for an image with ``audio``, the same face with
+    ``frames`` evenly spaced windows of that speech; for an image alone, one row on silence.
+    Faces are found with ``attnwav2lip.faces`` (largest face, the default 10 px chin pad) and
+    frames without one are left out. ``mouth_box`` defaults to DEFAULT_MOUTH_BOX.
+    """
+    from .checkpoints import load_model
+    from .video import probe
+
+    box = check_box(mouth_box or DEFAULT_MOUTH_BOX)
+    if frames < 1:
+        raise ConfigError(f"frames must be >= 1, got {frames}")
+    generator = load_model(checkpoint, kind="generator")
+    info = probe(face)
+    indices, images = _sample_frames(face, info.num_frames, 1 if info.is_image else frames)
+    found, crops = _crop_largest_faces(images)
+    if not found:
+        raise NoFaceError(f"{face}: no face found in the {len(indices)} frame(s) examined")
+    indices = [indices[i] for i in found]
+    speech = audio if audio is not None else (face if info.has_audio and not info.is_image else None)
+    mels = None
+    if speech is not None:
+        mels = _mel_rows(speech, indices, info.fps, frames, generator.config.mel_offset)
+        if info.is_image:
+            crops = np.repeat(crops, len(mels), axis=0)
+            indices = [0] * len(mels)
+    maps = spatial_maps(generator, crops, mels)
+    return AttentionReport(
+        figure=render_attention_figure(crops, maps, min_size),
+        shares=mouth_attention_share(large_maps(maps, min_size), box),
+        mouth_box=box,
+        frames=tuple(indices),
+        audio="silence" if speech is None else os.fspath(speech),
+    )
+
+
+def _sample_frames(path: str | os.PathLike[str], num_frames: int, count: int) -> tuple[list[int], list[np.ndarray]]:
+    """``count`` evenly spaced frames (first and last included), streamed: only those are kept."""
+    from .video import iter_frames
+
+    wanted = sorted({int(i) for i in np.linspace(0, max(num_frames - 1, 0), count).round()})
+    kept: list[np.ndarray] = []
+    for index, frame in enumerate(iter_frames(path)):
+        if index == wanted[len(kept)]:
+            kept.append(frame)
+            if len(kept) == len(wanted):
+                break
+    return wanted[: len(kept)], kept
+
+
+def _crop_largest_faces(images: list[np.ndarray]) -> tuple[list[int], np.ndarray]:
+    """Positions of the images with a face, and the 96x96 crop of each one's largest face."""
+    from .faces import TrackConfig, create_detector, crop_face, pad_boxes
+    from .faces.boxes import areas
+
+    with create_detector("auto") as detector:
+        detections = detector.detect(images)
+    found, crops = [], []
+    for i, (image, found_here) in enumerate(zip(images, detections)):
+        if len(found_here):
+            largest = found_here.boxes[int(np.argmax(areas(found_here.boxes)))]
+            box = pad_boxes(largest, TrackConfig().pads, *image.shape[:2])[0]
+            found.append(i)
+            crops.append(crop_face(image, box, CROP))
+    return found, np.stack(crops) if crops else np.zeros((0, CROP, CROP, 3), np.uint8)
+
+
+def _mel_rows(
+    path: str | os.PathLike[str], indices: list[int], fps: float, count: int, mel_offset: int
+) -> np.ndarray:
+    """(N, 1, 80, 16) mel windows: at the video frames ``indices``, or ``count`` evenly spaced ones (fps 0: a still)."""
+    from .audio import MEL_WINDOW, load_audio, mel_window_starts, mel_windows_at, melspectrogram
+
+    mel = melspectrogram(load_audio(path))
+    if fps > 0:
+        starts = mel_window_starts(max(indices) + 1, fps, mel_offset)[indices]
+    else:
+        starts = np.linspace(0, max(mel.shape[1] - MEL_WINDOW, 0), count).round().astype(np.int64)
+    return mel_windows_at(mel, starts)[:, None]
+
+
+def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    """Write an RGB uint8 image as PNG, atomically (the name must end in .png)."""
+    import cv2
+
+    if not os.fspath(path).lower().endswith(".png"):
+        raise ConfigError(f"{path}: the figure is written as PNG; name the output *.png")
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise MediaError(f"{path}: could not write a PNG image")

@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "preprocess",
     "sync",
+    "attention_maps",
+    "export",
 )
 
 
