@@ -30,6 +30,10 @@ _LAZY: dict[str, str] = {
     "attention_figure": "attnwav2lip.viz",
     "export_onnx": "attnwav2lip.export",
     "OnnxGenerator": "attnwav2lip.export",
+    "train_generator": "attnwav2lip.train",
+    "train_expert": "attnwav2lip.train",
+    "TrainConfig": "attnwav2lip.train",
+    "ExpertTrainConfig": "attnwav2lip.train",
     "AttnWav2LipError": "attnwav2lip.errors",
 }
 

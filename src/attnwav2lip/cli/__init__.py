@@ -22,6 +22,8 @@ COMMANDS: tuple[str, ...] = (
     "sync",
     "attention_maps",
     "export",
+    "train_expert",
+    "train",
 )
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from .api import build_datasets, train_expert, train_generator
 from .config import (DataConfig, ExpertTrainConfig, GanConfig, OptimConfig, RuntimeConfig, ScheduleConfig,
-                     SyncLossConfig, TrainConfig)
+                     SyncLossConfig, TrainConfig, resolve_config, with_overrides)
 from .trainer import Task, Trainer
 
 __all__ = [
     "train_expert", "train_generator", "build_datasets", "Trainer", "Task",
     "TrainConfig", "ExpertTrainConfig", "DataConfig", "OptimConfig", "ScheduleConfig", "RuntimeConfig",
-    "SyncLossConfig", "GanConfig",
+    "SyncLossConfig", "GanConfig", "resolve_config", "with_overrides",
 ]

@@ -19,19 +19,20 @@ from ..config import save_recipe
 from ..errors import ConfigError
 from .config import DataConfig, ExpertTrainConfig, TrainConfig
 from .runtime import Runtime, start, stop
-from .state import resolve_checkpoint, write_run_info
+from .state import resolve_checkpoint, run_dir_of, write_run_info
 from .trainer import Task, Trainer
 
 PathLike = str | os.PathLike[str]
 Datasets = tuple[Dataset, Dataset]
 
 
-def train_expert(config: ExpertTrainConfig, run_dir: PathLike, *, resume: PathLike | None = None,
+def train_expert(config: ExpertTrainConfig, run_dir: PathLike | None, *, resume: PathLike | None = None,
                  datasets: Datasets | None = None) -> dict[str, float]:
     """Train SyncNet_color; returns the last validation's loss and accuracy.
 
-    ``resume``: a checkpoint folder or a run folder (its latest checkpoint). ``datasets``:
-    (train, val) datasets to use instead of those described by ``config.data``.
+    ``resume``: a checkpoint folder or a run folder (its latest checkpoint); ``run_dir`` None
+    continues in the resumed run's folder. ``datasets``: (train, val) datasets to use instead of
+    those described by ``config.data``.
     """
     from ..models import LipSyncExpert
     from .expert_task import ExpertTask
@@ -39,10 +40,10 @@ def train_expert(config: ExpertTrainConfig, run_dir: PathLike, *, resume: PathLi
     def build(runtime: Runtime) -> Task:
         return ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
 
-    return _run("train-expert", config, Path(run_dir), build, "expert", resume, datasets)
+    return _run("train-expert", config, run_dir, build, "expert", resume, datasets)
 
 
-def train_generator(config: TrainConfig, run_dir: PathLike, *, expert: PathLike, init: PathLike | None = None,
+def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: PathLike, init: PathLike | None = None,
                     init_discriminator: PathLike | None = None, resume: PathLike | None = None,
                     datasets: Datasets | None = None) -> dict[str, float]:
     """Train the generator against the frozen expert ``expert``; returns the last validation.
@@ -71,7 +72,7 @@ def train_generator(config: TrainConfig, run_dir: PathLike, *, expert: PathLike,
         frozen_expert = load_model(network_file(expert, "expert"), kind="expert")
         return GeneratorTask(generator, frozen_expert, adversary, config, runtime)
 
-    return _run("train", config, Path(run_dir), build, "generator", resume, datasets)
+    return _run("train", config, run_dir, build, "generator", resume, datasets)
 
 
 def network_file(path: PathLike, name: str) -> Path:
@@ -98,9 +99,13 @@ def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
     return split(data.train_split), split(data.val_split)
 
 
-def _run(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Path, build: Callable[[Runtime], Task],
-         kind: str, resume: PathLike | None, datasets: Datasets | None) -> dict[str, float]:
+def _run(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: PathLike | None,
+         build: Callable[[Runtime], Task], kind: str, resume: PathLike | None,
+         datasets: Datasets | None) -> dict[str, float]:
     checkpoint = resolve_checkpoint(resume) if resume is not None else None
+    if run_dir is None and checkpoint is None:
+        raise ConfigError("no run folder: give one, or a checkpoint to resume")
+    run_dir = Path(run_dir) if run_dir is not None else run_dir_of(checkpoint)
     runtime = start(config.runtime)
     try:
         if runtime.is_main:

@@ -9,7 +9,10 @@ trainer's checkpointed state, never in the config.
 from __future__ import annotations
 
 import dataclasses
+import os
+from typing import Any, Mapping, TypeVar
 
+from ..config import from_dict, load_recipe, to_dict
 from ..data.datasets import DataConfig as SamplingConfig
 from ..errors import ConfigError
 from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
@@ -17,6 +20,8 @@ from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
 BN_MODES: tuple[str, ...] = ("train", "eval")
 SYNC_SCHEDULES: tuple[str, ...] = ("rule", "fixed")
 LAYOUTS: tuple[str, ...] = ("store", "wav2lip")
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,3 +182,28 @@ class ExpertTrainConfig:
     optim: OptimConfig = OptimConfig()
     schedule: ScheduleConfig = ScheduleConfig(eval_every=10_000, checkpoint_every=10_000, val_batches=1400)
     runtime: RuntimeConfig = RuntimeConfig()
+
+
+def with_overrides(config: T, overrides: Mapping[str, Any]) -> T:
+    """A copy of ``config`` with dotted keys replaced, e.g. {"model.attention": "both"}; re-validated."""
+    data = to_dict(config)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        if leaf not in node:
+            raise ConfigError(f"unknown config key {dotted!r}")
+        node[leaf] = value
+    return from_dict(type(config), data)
+
+
+def resolve_config(cls: type[T], recipe: str | os.PathLike[str] | None, overrides: Mapping[str, Any],
+                   resume: str | os.PathLike[str] | None = None) -> T:
+    """A run's config: the recipe, else (when resuming) the resumed run's saved config, else defaults; then overrides."""
+    from .state import run_config_path
+
+    if recipe is None and resume is not None:
+        recipe = run_config_path(resume)
+    config = load_recipe(cls, recipe) if recipe is not None else cls()
+    return with_overrides(config, overrides)

@@ -86,6 +86,16 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def run_config_path(path: str | os.PathLike[str]) -> Path:
+    """The saved ``config.yaml`` of the run that checkpoint (or run folder) ``path`` belongs to."""
+    return run_dir_of(resolve_checkpoint(path)) / "config.yaml"
+
+
+def run_dir_of(checkpoint: Path) -> Path:
+    """The run folder of a checkpoint folder (``<run>/checkpoints/step_*``)."""
+    return checkpoint.parent.parent
+
+
 def load_state(folder: Path) -> dict[str, Any]:
     """The training state of a checkpoint folder (safe load: tensors and builtins only)."""
     try:
