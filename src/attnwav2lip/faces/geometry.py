@@ -14,6 +14,7 @@ from .boxes import int_box
 _OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
          148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)  # fmt: skip
 _NOSE_TIP, _SUBNASALE = 1, 2
+_MASK_SIDE = 128  # masks are drawn and blurred at most this wide, then resized to the box
 
 
 def crop_face(frame: np.ndarray, box: np.ndarray, size: int = 96) -> np.ndarray:
@@ -47,36 +48,48 @@ def lower_face_mask(height: int, width: int, polygon: np.ndarray | None = None, 
 
     ``polygon`` (box-relative pixels) gives the region's outline, e.g. from ``lower_face_polygon``;
     without it an ellipse covers the lower half of the box, where the generator redraws the mouth.
-    ``feather`` is the blur's sigma as a fraction of the box's shorter side.
+    ``feather`` is the blur's sigma as a fraction of the box's shorter side. The mask is drawn and
+    blurred at most ``_MASK_SIDE`` px wide and resized up, so its cost does not grow with the box.
     """
     import cv2
 
-    region = np.zeros((height, width), np.float32)
+    scale = min(1.0, _MASK_SIDE / max(height, width))
+    h, w = max(1, round(height * scale)), max(1, round(width * scale))
+    region = np.zeros((h, w), np.float32)
     if polygon is not None:
-        hull = cv2.convexHull(np.round(polygon).astype(np.int32))
+        hull = cv2.convexHull(np.round(np.asarray(polygon) * scale).astype(np.int32))
         cv2.fillConvexPoly(region, hull, 1.0, lineType=cv2.LINE_AA)
     else:
-        centre = (round(width / 2), round(height * 0.72))
-        axes = (max(1, round(width * 0.4)), max(1, round(height * 0.24)))
+        centre = (round(w / 2), round(h * 0.72))
+        axes = (max(1, round(w * 0.4)), max(1, round(h * 0.24)))
         cv2.ellipse(region, centre, axes, 0, 0, 360, 1.0, thickness=-1, lineType=cv2.LINE_AA)
-    sigma = max(feather * min(height, width), 0.5)
+    sigma = max(feather * min(h, w), 0.5)
     region = cv2.GaussianBlur(region, (0, 0), sigma)
+    if (h, w) != (height, width):
+        region = cv2.resize(region, (width, height), interpolation=cv2.INTER_LINEAR)
     # Taper to exactly 0 at the box border so the paste leaves no rectangular seam.
-    ramp = max(2.0 * sigma, 1.0)
+    ramp = max(2.0 * sigma / scale, 1.0)
     ty = np.clip(np.minimum(np.arange(height), np.arange(height)[::-1]) / ramp, 0, 1)
     tx = np.clip(np.minimum(np.arange(width), np.arange(width)[::-1]) / ramp, 0, 1)
-    return np.clip(region * ty[:, None] * tx[None, :], 0, 1).astype(np.float32)
+    return np.clip(region * ty[:, None].astype(np.float32) * tx[None, :].astype(np.float32), 0, 1)
 
 
 def match_colour(face: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Shift and scale each channel of ``face`` to ``target``'s weighted mean and std (uint8 out)."""
-    w = weights[..., None].astype(np.float64)
+    """Shift and scale each channel of ``face`` to ``target``'s weighted mean and std (uint8 out).
+
+    Statistics use every ``step``-th pixel, and the mapping is a per-channel lookup table, so
+    the cost stays small on large boxes.
+    """
+    step = max(1, min(face.shape[:2]) // 64)
+    w = weights[::step, ::step, None].astype(np.float64)
     total = max(w.sum(), 1e-6)
-    src, dst = face.astype(np.float64), target.astype(np.float64)
+    src, dst = face[::step, ::step].astype(np.float64), target[::step, ::step].astype(np.float64)
     mu_s, mu_d = (src * w).sum((0, 1)) / total, (dst * w).sum((0, 1)) / total
     sd_s = np.sqrt(((src - mu_s) ** 2 * w).sum((0, 1)) / total) + 1e-6
     sd_d = np.sqrt(((dst - mu_d) ** 2 * w).sum((0, 1)) / total)
-    return np.clip(np.round((src - mu_s) * (sd_d / sd_s) + mu_d), 0, 255).astype(np.uint8)
+    levels = np.arange(256, dtype=np.float64)[:, None]
+    lut = np.clip(np.round((levels - mu_s) * (sd_d / sd_s) + mu_d), 0, 255).astype(np.uint8)  # (256, 3)
+    return np.stack([lut[face[..., c], c] for c in range(3)], axis=-1)
 
 
 def paste_face(
@@ -106,8 +119,13 @@ def paste_face(
     resized = cv2.resize(face, (width, height), interpolation=cv2.INTER_LINEAR)
     if colour_match:
         resized = match_colour(resized, region, mask)
-    m = mask[..., None]
-    blended = np.round(region.astype(np.float32) * (1 - m) + resized.astype(np.float32) * m)
+    # Only the mask's bounding rows/columns are blended, and only pixels with a non-zero weight
+    # are written, so the rest of the frame stays bit-identical.
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     out = frame.copy()
-    out[y1:y2, x1:x2] = np.where(m > 0, blended, region).astype(np.uint8)
+    if len(rows):
+        r, c = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        m = np.ascontiguousarray(mask[r, c])
+        blended = cv2.blendLinear(np.ascontiguousarray(resized[r, c]), np.ascontiguousarray(region[r, c]), m, 1 - m)
+        np.copyto(out[y1:y2, x1:x2][r, c], blended, where=(m > 0)[..., None])
     return out
