@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,21 @@ def test_random_pairs_and_user_errors(clips, tmp_path, capsys) -> None:
     assert main(["evaluate", "--videos", str(clips), "--out", str(tmp_path)]) == 2
     assert "--evaluator" in capsys.readouterr().err
     assert main(["evaluate", "--videos", str(tmp_path / "nope"), "--evaluator", "x.model", "--out", str(tmp_path)]) == 2
+
+
+def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> None:
+    """The demo-anchor script runs end to end on a syncnet_v2-format file (random weights here)."""
+    import runpy
+
+    import torch
+
+    torch.manual_seed(0)
+    weights = tmp_path / "syncnet_v2.model"
+    torch.save(SyncNetEvaluator(width=0.0625, embedding_dim=64).state_dict(), weights)  # the original's layout
+    script = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "syncnet_anchor.py"))
+    assert script["main"](["--weights", str(weights), "--video", str(clips / "a.mp4")]) == 1  # random weights
+    out = capsys.readouterr().out
+    assert "AV offset:" in out and "JPEG round trip: True" in out and "anchor NOT reproduced" in out
+    args = ["evaluate", "--videos", str(clips), "--evaluator", str(weights), "--out", str(tmp_path), "--vshift", "3"]
+    assert main(args) == 0
+    assert "LSE (syncnet_v2) over 2 videos" in capsys.readouterr().out
