@@ -118,3 +118,37 @@ def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> Non
     args = ["evaluate", "--videos", str(clips), "--evaluator", str(weights), "--out", str(tmp_path), "--vshift", "3"]
     assert main(args) == 0
     assert "LSE (syncnet_v2) over 2 videos" in capsys.readouterr().out
+
+
+def test_generate_and_score_a_test_list(evaluator_file, tmp_path, capsys) -> None:
+    """--test-list: LipSyncer generates each pair (audio first), the results are scored against the audio."""
+    pytest.importorskip("mediapipe")
+    import cv2
+    import torch
+    from skimage import data
+
+    from attnwav2lip.models import Generator, GeneratorConfig
+
+    root = tmp_path / "lrs2" / "spk"
+    root.mkdir(parents=True)
+    face = cv2.resize(data.astronaut()[20:300, 100:380], (160, 160))
+    rng = np.random.default_rng(0)
+    for name, seconds in (("00001", 1.2), ("00002", 0.8)):
+        frames = [np.ascontiguousarray(np.roll(face, k // 4, axis=1)) for k in range(int(seconds * 25))]
+        audio = (0.2 * rng.standard_normal(int(seconds * 16000))).astype(np.float32)
+        write_video(root / f"{name}.mp4", frames, 25, audio_samples=audio, audio_rate=16000)
+    listing = tmp_path / "lrs2.txt"
+    listing.write_text("spk/00002 spk/00001\nspk/00001 spk/missing\n")
+    torch.manual_seed(0)
+    generator = tmp_path / "g.safetensors"
+    save_model(Generator(GeneratorConfig(width=0.0625)), generator)
+    args = ["evaluate", "--test-list", str(listing), "--data-root", str(tmp_path / "lrs2"), "--checkpoint",
+            str(generator), "--evaluator", str(evaluator_file), "--out", str(tmp_path / "out"), "--vshift", "3"]
+    assert main(args) == 0
+    assert "over 1 generated videos" in capsys.readouterr().out
+    with open(tmp_path / "out" / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [Path(r["video"]).name for r in rows] == ["0.mp4", "1.mp4"]
+    assert rows[0]["error"] == "" and int(rows[0]["num_windows"]) == 15  # the 0.8 s audio drives the length
+    assert "not found" in rows[1]["error"]
+    assert (tmp_path / "out" / "videos" / "0.mp4").is_file()

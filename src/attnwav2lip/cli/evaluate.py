@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..metrics.stats import Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,9 +21,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--videos", metavar="DIR|LIST", help="folder of videos, or a list file of 'video [audio]' lines")
+    mode.add_argument("--test-list", metavar="LIST", help="generate each pair of a Wav2Lip-style list, then score")
     mode.add_argument("--compare", nargs=2, metavar=("A.csv", "B.csv"), help="per-video results to compare (B - A)")
     mode.add_argument("--random-pairs", metavar="DIR", help="write a pair list for the test clips in DIR (paper protocol)")
     parser.add_argument("--evaluator", metavar="CKPT", help="syncnet_v2.model or a SynthTalk evaluator (.safetensors)")
+    parser.add_argument("--checkpoint", metavar="G", help="--test-list: generator checkpoint (default: untrained)")
+    parser.add_argument("--data-root", metavar="DIR", help="--test-list: folder the list's names are relative to")
+    parser.add_argument(
+        "--list-order", choices=("audio-video", "video-audio"),
+        help="--test-list: column order (default: from the name; ReSyncED lists are video-audio)",
+    )
     parser.add_argument("--out", required=True, help="output folder (scores, compare) or pair-list file (random-pairs)")
     parser.add_argument("--name", default="scores", help="base name of the result files (default: scores)")
     parser.add_argument("--label", help="evaluator name in the tables (default: from the checkpoint file)")
@@ -59,8 +70,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"LSE ({label}) {d.metric}: {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] over {d.count} videos")
         return 0
     if not args.evaluator:
-        raise ConfigError("--videos needs --evaluator CKPT (syncnet_v2.model or a SynthTalk evaluator)")
+        raise ConfigError("scoring needs --evaluator CKPT (syncnet_v2.model or a SynthTalk evaluator)")
     options = ScoringOptions(vshift=args.vshift, batch_size=args.batch_size, jpeg_roundtrip=args.jpeg_roundtrip)
+    label = args.label or evaluate.evaluator_label(args.evaluator)
+    if args.test_list:
+        summary = evaluate.evaluate_generator(
+            args.checkpoint, args.test_list, args.evaluator, args.out, options, data_root=args.data_root,
+            order=args.list_order, label=args.label, name=args.name, device=args.device,
+        )
+        print(_line(label, summary, "generated videos"))
+        return 0
     wild = None
     if args.protocol == "wild":
         wild = DetectorConfig(name=args.detector, weights=args.detector_weights, device=args.device)
@@ -69,9 +88,12 @@ def run(args: argparse.Namespace) -> int:
         wild=wild, wild_config=WildConfig(min_track=args.min_track, min_face_size=args.min_face_size),
         label=args.label, name=args.name, device=args.device,
     )
-    label = args.label or evaluate.evaluator_label(args.evaluator)
-    print(
-        f"LSE ({label}) over {summary.count} {'face tracks' if wild else 'videos'}: LSE-D {summary.lse_d_mean:.3f} +- {summary.lse_d_std:.3f}, "
+    print(_line(label, summary, "face tracks" if wild else "videos"))
+    return 0
+
+
+def _line(label: str, summary: Summary, unit: str) -> str:
+    return (
+        f"LSE ({label}) over {summary.count} {unit}: LSE-D {summary.lse_d_mean:.3f} +- {summary.lse_d_std:.3f}, "
         f"LSE-C {summary.lse_c_mean:.3f} +- {summary.lse_c_std:.3f}, mean offset {summary.offset_mean:+.2f}"
     )
-    return 0

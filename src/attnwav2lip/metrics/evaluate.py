@@ -1,4 +1,5 @@
-"""The evaluation runs behind ``attnwav2lip evaluate``: score a set, compare two sets, draw pairs.
+"""The evaluation runs behind ``attnwav2lip evaluate``: score a set, generate and score a test
+list, compare two sets, draw pairs.
 
 Each run writes its tables into one folder and returns what it wrote, so the CLI stays a thin
 layer and notebooks get the same files.
@@ -10,15 +11,16 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, MediaError
-from .protocols import Pair, random_pairing, write_pair_list
+from ..errors import AttnWav2LipError, ConfigError, MediaError
+from .protocols import ListOrder, Pair, random_pairing, read_pair_list, resolve_media, write_pair_list
 from .results import compare_results, read_results_csv, write_comparison, write_summary
-from .scoring import ScoringOptions, collect_videos, lrs_scorer, score_files
+from .scoring import ScoringOptions, VideoResult, collect_videos, lrs_scorer, score_files
 from .stats import PairedDifference, Summary
 from .wild import WildConfig, wild_scorer
 
 if TYPE_CHECKING:
     from ..faces import DetectorConfig
+    from ..inference import SyncOptions
 
 LRS_PROTOCOL = "LRS (whole frames resized to 224x224, no face crop)"
 WILD_PROTOCOL = "in the wild (face tracks, syncnet_python crop, one row per track)"
@@ -66,6 +68,52 @@ def evaluate_videos(
         protocol = f"{WILD_PROTOCOL}, {wild.name} detector, tracks > {wild_config.min_track} frames"
     protocol += (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
     return write_summary(_folder(out_dir), results, label or evaluator_label(checkpoint), protocol, name)
+
+
+def evaluate_generator(
+    checkpoint: str | os.PathLike[str] | None,
+    test_list: str | os.PathLike[str],
+    evaluator_checkpoint: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    options: ScoringOptions = ScoringOptions(),
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    order: ListOrder | None = None,
+    sync_options: "SyncOptions | None" = None,
+    label: str | None = None,
+    name: str = "scores",
+    device: str = "cpu",
+    progress: bool = True,
+) -> Summary:
+    """Generate every pair of a test list with ``LipSyncer``, then score the results (LRS protocol).
+
+    Output ``<out_dir>/videos/<line index>.mp4`` as Wav2Lip's ``gen_videos_from_filelist.py``;
+    each is scored against its pair's original audio file (not the re-encoded AAC track). A pair
+    that cannot be generated (missing file, no face, ...) becomes an error row.
+    """
+    from ..checkpoints import load_model
+    from ..inference import LipSyncer, SyncOptions
+
+    pairs = read_pair_list(test_list, order)
+    root = Path(data_root) if data_root is not None else Path(test_list).parent
+    videos = _folder(Path(out_dir) / "videos")
+    syncer = LipSyncer(checkpoint, sync_options or SyncOptions(progress=False))
+    evaluator = load_model(evaluator_checkpoint, kind="evaluator", device=device)
+    scorer = lrs_scorer(evaluator, options)
+    results: list[VideoResult] = []
+    for index, pair in enumerate(_progress_bar("generating + scoring")(pairs) if progress else pairs):
+        target = videos / f"{index}.mp4"
+        try:
+            audio = resolve_media(pair.audio, root)
+            syncer.sync(resolve_media(pair.video, root), audio, target)
+        except AttnWav2LipError as exc:
+            results.append(VideoResult(str(target), error=str(exc)))
+            continue
+        results += score_files([(target, audio)], scorer)
+    generator = Path(checkpoint).name if checkpoint else "an untrained generator"
+    protocol = f"{LRS_PROTOCOL}, generated from {Path(test_list).name} with {generator}"
+    protocol += (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
+    return write_summary(_folder(out_dir), results, label or evaluator_label(evaluator_checkpoint), protocol, name)
 
 
 def compare_result_files(
