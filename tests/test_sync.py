@@ -1,0 +1,304 @@
+"""The streaming sync pipeline and its CLI, on small clips made here (tiny generator, 128 px frames)."""
+
+from __future__ import annotations
+
+import math
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attnwav2lip import audio
+from attnwav2lip.cli import main
+from attnwav2lip.errors import NoFaceError
+from attnwav2lip.inference import LipSyncer, SyncOptions, loop_schedule, silent_windows
+from attnwav2lip.video import probe, write_video
+
+BOX = (16, 112, 16, 112)  # top, bottom, left, right: a fixed face box on 128 x 128 frames
+FAST = dict(progress=False, detection_cache=False, batch_size=8)
+
+
+class SpyGenerator:
+    """Builds a tiny Generator that records what the pipeline feeds it."""
+
+    @staticmethod
+    def make(mel_offset: int = 0):
+        import torch
+
+        from attnwav2lip.models import Generator, GeneratorConfig
+
+        class Spy(Generator):
+            def forward(self, mels: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+                self.seen.append((mels.clone(), faces.clone()))
+                return super().forward(mels, faces)
+
+        spy = Spy(GeneratorConfig(width=0.125, mel_offset=mel_offset))
+        spy.seen = []
+        return spy.eval()
+
+
+@pytest.fixture(scope="module")
+def face_image() -> np.ndarray:
+    import cv2
+    import skimage.data
+
+    return cv2.resize(skimage.data.astronaut()[20:276, 100:356], (128, 128), interpolation=cv2.INTER_AREA)
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.round(samples * 32767).astype("<i2").tobytes())
+    return path
+
+
+def _speech(path: Path, seconds: float, rate: int = 16000, silent_until: float = 0.0) -> Path:
+    """Broadband 'speech' (noise bursts with a pitch) that starts after ``silent_until`` seconds."""
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(0)
+    sound = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)) + 0.05 * rng.standard_normal(t.size)
+    return _write_wav(path, (sound * (t >= silent_until)).astype(np.float32), rate)
+
+
+def _video(path: Path, frames: list[np.ndarray], fps: float = 25) -> Path:
+    write_video(path, frames, fps, crf=0)
+    return path
+
+
+def _brightness_video(path: Path, n: int) -> Path:
+    """Frames whose brightness is 20 * index: the source index is readable from any frame."""
+    return _video(path, [np.full((128, 128, 3), 20 * i + 10, np.uint8) for i in range(n)])
+
+
+def test_loop_schedule() -> None:
+    assert loop_schedule(9, 4).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2]
+    assert loop_schedule(9, 4, "forward").tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0]
+    assert loop_schedule(3, 1).tolist() == [0, 0, 0]
+    assert loop_schedule(3, 10).tolist() == [0, 1, 2]
+
+
+def test_silent_windows() -> None:
+    wav = np.zeros(16000 * 2, np.float32)
+    wav[16000:] = 0.3 * np.random.default_rng(0).standard_normal(16000)
+    mel = audio.melspectrogram(wav)
+    silent = silent_windows(mel, audio.mel_window_starts(50, 25), 40.0)
+    assert silent[:20].all() and not silent[26:].any()
+
+
+def test_video_and_audio_output(tmp_path: Path, face_image: np.ndarray) -> None:
+    """Detection path: codecs, the audio's own rate, length following the audio, first sample at 0."""
+    import av
+
+    face = _video(tmp_path / "face.mp4", [np.roll(face_image, i % 3, axis=1) for i in range(12)])
+    speech = _speech(tmp_path / "speech.wav", 1.3, rate=22050)
+    out = tmp_path / "out.mp4"
+    report = LipSyncer(options=SyncOptions(**FAST), generator=SpyGenerator.make()).sync(face, speech, out)
+    expected = math.ceil(1.3 * 25)
+    assert report.frames == expected and report.missing_face_frames == 0 and report.source_frames == 12
+    info = probe(out)
+    assert (info.num_frames, info.fps, info.audio_rate, info.width, info.height) == (expected, 25.0, 22050, 128, 128)
+    assert abs(info.duration - 1.3) < 1 / 25
+    with av.open(str(out)) as container:
+        v, a = container.streams.video[0], container.streams.audio[0]
+        assert (v.codec_context.name, v.codec_context.pix_fmt, a.codec_context.name) == ("h264", "yuv420p", "aac")
+        assert abs(float(a.duration * a.time_base) - 1.3) < 1 / 25
+    assert set(report.ms_per_frame) >= {"decode", "detect", "generate", "blend", "encode", "total"}
+    assert list(tmp_path.glob(".*tmp*")) == []
+
+
+@pytest.mark.parametrize("blend", ["feather", "none"])
+def test_pixels_outside_the_mask_are_untouched(tmp_path: Path, face_image: np.ndarray, blend: str) -> None:
+    from attnwav2lip.faces import lower_face_mask
+
+    face = _video(tmp_path / "face.mp4", [face_image] * 4)
+    speech = _speech(tmp_path / "s.wav", 0.4)
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    options = SyncOptions(**FAST, box=BOX, blend=blend)
+    LipSyncer(options=options, generator=SpyGenerator.make()).sync(
+        face, speech, tmp_path / "o.mp4", hook=lambda i, src, dst: pairs.append((src, dst)))
+    assert len(pairs) == 10
+    top, bottom, left, right = BOX
+    inside = np.zeros((128, 128), bool)
+    if blend == "feather":
+        inside[top:bottom, left:right] = lower_face_mask(bottom - top, right - left, None, 0.1) > 0
+    else:
+        inside[top:bottom, left:right] = True
+    for src, dst in pairs:
+        np.testing.assert_array_equal(src[~inside], dst[~inside])
+        assert np.any(src[inside] != dst[inside])
+
+
+@pytest.mark.parametrize("loop", ["pingpong", "forward"])
+def test_short_video_loops_without_jump(tmp_path: Path, loop: str) -> None:
+    face = _brightness_video(tmp_path / "face.mp4", 5)
+    speech = _speech(tmp_path / "s.wav", 0.6)  # 15 output frames from 5 source frames
+    seen: dict[int, np.ndarray] = {}
+    options = SyncOptions(**FAST, box=BOX, loop=loop)
+    report = LipSyncer(options=options, generator=SpyGenerator.make()).sync(
+        face, speech, tmp_path / "o.mp4", hook=lambda i, src, dst: seen.__setitem__(i, src))
+    assert report.frames == 15
+    order = [int(round((seen[i][0, 0, 0] - 10) / 20)) for i in range(15)]
+    assert order == loop_schedule(15, 5, loop).tolist()
+    first = {order[i]: seen[i] for i in range(5)}
+    for i in range(5, 15):  # later sweeps come from the disk cache, bit-identical
+        np.testing.assert_array_equal(seen[i], first[order[i]])
+
+
+def test_still_image_static_video_and_fps(tmp_path: Path, face_image: np.ndarray) -> None:
+    import cv2
+
+    still = tmp_path / "face.v2.final.png"  # dots in the name do not matter
+    cv2.imwrite(str(still), face_image[..., ::-1])
+    speech = _speech(tmp_path / "s.wav", 0.5)
+    syncer = LipSyncer(options=SyncOptions(**FAST, fps=30), generator=SpyGenerator.make())
+    report = syncer.sync(still, speech, tmp_path / "still.mp4")
+    assert report.frames == 15 and report.source_frames == 1
+    assert probe(tmp_path / "still.mp4").fps == 30.0
+
+    video = _brightness_video(tmp_path / "v.mp4", 6)
+    inputs: list[np.ndarray] = []
+    static = LipSyncer(options=SyncOptions(**FAST, static=True, box=BOX), generator=SpyGenerator.make())
+    report = static.sync(video, speech, tmp_path / "static.mp4", hook=lambda i, src, dst: inputs.append(src))
+    assert report.frames == 13 and all(abs(int(f[0, 0, 0]) - 10) < 3 for f in inputs)
+
+
+def test_frames_without_a_face_pass_through(tmp_path: Path, face_image: np.ndarray) -> None:
+    blank = np.full_like(face_image, 128)
+    face = _video(tmp_path / "face.mp4", [face_image] * 6 + [blank] * 4)
+    speech = _speech(tmp_path / "s.wav", 0.4)
+    pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    syncer = LipSyncer(options=SyncOptions(**FAST), generator=SpyGenerator.make())
+    report = syncer.sync(face, speech, tmp_path / "o.mp4", hook=lambda i, s, d: pairs.__setitem__(i, (s, d)))
+    assert report.missing_face_frames == 4
+    for i in range(6, 10):
+        np.testing.assert_array_equal(*pairs[i])
+    strict = LipSyncer(options=SyncOptions(**FAST, on_missing_face="error"), generator=SpyGenerator.make())
+    with pytest.raises(NoFaceError, match="frame 6"):
+        strict.sync(face, speech, tmp_path / "strict.mp4")
+    assert not (tmp_path / "strict.mp4").exists()
+
+
+def test_mel_windows_follow_the_model_offset(tmp_path: Path) -> None:
+    face = _brightness_video(tmp_path / "face.mp4", 10)
+    speech = _speech(tmp_path / "s.wav", 0.4, silent_until=0.1)
+    spy = SpyGenerator.make(mel_offset=-1)
+    LipSyncer(options=SyncOptions(**FAST, box=BOX), generator=spy).sync(face, speech, tmp_path / "o.mp4")
+    mels = np.concatenate([m[:, 0].numpy() for m, _ in spy.seen])
+    expected = audio.mel_windows(audio.melspectrogram(audio.load_audio(speech)), 10, 25, offset=-1)
+    np.testing.assert_allclose(mels, expected, atol=1e-6)
+
+
+def test_reference_modes_and_silence(tmp_path: Path, face_image: np.ndarray) -> None:
+    frames = [np.roll(face_image, 2 * i, axis=0) for i in range(30)]  # the face moves: crops differ
+    face = _video(tmp_path / "face.mp4", frames)
+    speech = _speech(tmp_path / "s.wav", 1.2, silent_until=0.5)
+
+    def references(**extra) -> tuple[np.ndarray, np.ndarray, object]:
+        spy = SpyGenerator.make()
+        report = LipSyncer(options=SyncOptions(**FAST, box=BOX, **extra), generator=spy).sync(
+            face, speech, tmp_path / "o.mp4")
+        faces = np.concatenate([f.numpy() for _, f in spy.seen])
+        return faces[:, 3:], faces[:, :3], report
+
+    refs, targets, _ = references(reference="frame")
+    np.testing.assert_array_equal(refs[:, :, :48], targets[:, :, :48])  # the target itself
+    assert np.all(targets[:, :, 48:] == 0)  # lower half masked
+    refs, targets, _ = references(reference="neutral", neutral_frame=3)
+    assert np.all(refs == refs[:1])
+    np.testing.assert_array_equal(refs[0, :, :48], targets[3, :, :48])  # frame 3's face
+    refs, targets, _ = references(reference="window")
+    assert not any(np.array_equal(refs[i, :, :48], targets[i, :, :48]) for i in range(len(refs)))
+    refs, targets, report = references(close_on_silence=True, neutral_frame=0)
+    assert 6 <= report.silent_frames <= 9  # windows (0.2 s) that end before the sound starts at 0.5 s
+    np.testing.assert_array_equal(refs[5], refs[0])  # silent frames: the neutral reference (frame 0)
+    np.testing.assert_array_equal(refs[20, :, :48], targets[20, :, :48])  # sound: the frame itself
+
+
+def test_text_input(tmp_path: Path) -> None:
+    pytest.importorskip("espeakng_loader")
+    face = _brightness_video(tmp_path / "face.mp4", 4)
+    report = LipSyncer(options=SyncOptions(**FAST, box=BOX), generator=SpyGenerator.make()).sync(
+        face, None, tmp_path / "o.mp4", text="Hello there.")
+    info = probe(tmp_path / "o.mp4")
+    assert report.frames == info.num_frames > 10 and info.audio_rate == 16000
+
+
+def test_frame_transforms_and_odd_sizes(tmp_path: Path) -> None:
+    face = _video(tmp_path / "face.mp4", [np.full((96, 130, 3), 90, np.uint8)] * 3)
+    speech = _speech(tmp_path / "s.wav", 0.2)
+    options = SyncOptions(**FAST, box=(10, 40, 10, 40), resize_factor=2, rotate=True, crop=(0, 61, 0, 45))
+    report = LipSyncer(options=options, generator=SpyGenerator.make()).sync(face, speech, tmp_path / "o.mp4")
+    info = probe(tmp_path / "o.mp4")
+    assert report.frames == 5 and (info.width, info.height) == (46, 62)  # 45 x 61, padded to even
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory, face_image: np.ndarray) -> dict[str, Path]:
+    """Small files for CLI runs: a face clip, speech, a video with sound, a tiny generator checkpoint."""
+    from attnwav2lip.checkpoints import save_model
+    from attnwav2lip.models import Generator, GeneratorConfig, LipSyncExpert
+    from attnwav2lip.models.config import ExpertConfig
+
+    root = tmp_path_factory.mktemp("media")
+    speech = _speech(root / "speech.wav", 0.5)
+    save_model(Generator(GeneratorConfig(width=0.125)), root / "gen.safetensors")
+    save_model(LipSyncExpert(ExpertConfig(width=0.125)), root / "expert.safetensors")
+    talking = root / "talking.mp4"
+    write_video(talking, [face_image] * 10, 25, audio.load_audio(speech), 16000)
+    _write_wav(root / "empty.wav", np.zeros(0, np.float32), 16000)
+    (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    return {"face": _video(root / "face.mp4", [face_image] * 4), "speech": speech, "talking": talking,
+            "gen": root / "gen.safetensors", "expert": root / "expert.safetensors", "empty": root / "empty.wav",
+            "corrupt": root / "corrupt.mp4", "silent": _video(root / "silent.mp4", [face_image] * 2)}
+
+
+def _cli(media: dict[str, Path], out: Path, *args: str) -> int:
+    return main(["sync", "--checkpoint", str(media["gen"]), "-o", str(out), "--quiet", "--no-cache", *args])
+
+
+def test_cli_runs_with_a_video_as_audio(tmp_path: Path, media: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out.mp4"
+    code = _cli(media, out, "--face", str(media["face"]), "--audio", str(media["talking"]),
+                "--box", *map(str, BOX), "--reference", "window", "--blend", "none", "--batch-size", "3")
+    assert code == 0 and "wrote" in capsys.readouterr().out
+    info = probe(out)
+    assert info.num_frames == 10 and info.has_audio
+
+
+@pytest.mark.parametrize(
+    ("face", "speech", "extra", "message"),
+    [
+        ("missing", "speech", (), "not found"),
+        ("speech", "speech", (), "no video stream"),
+        ("face", "silent", (), "no audio stream"),
+        ("corrupt", "speech", (), "corrupt|not a readable"),
+        ("face", "corrupt", (), "decode|corrupt"),
+        ("face", "empty", (), "no samples"),
+        ("silent", "speech", ("--on-missing-face", "error"), "no face"),
+        ("face", "speech", ("--checkpoint", "expert"), "generator"),
+        ("face", "speech", ("--out-dir-missing",), "does not exist"),
+    ],
+)
+def test_cli_errors(tmp_path: Path, media: dict[str, Path], capsys: pytest.CaptureFixture,
+                    face: str, speech: str, extra: tuple[str, ...], message: str) -> None:
+    import re
+
+    out = tmp_path / "out.mp4"
+    args = list(extra)
+    if args == ["--out-dir-missing"]:
+        args, out = [], tmp_path / "no" / "such" / "out.mp4"
+    if args[:1] == ["--checkpoint"]:
+        args[1] = str(media[args[1]])
+    blank = tmp_path / "blank.mp4"
+    if face == "silent":  # a clip with no face anywhere
+        _video(blank, [np.full((64, 64, 3), 128, np.uint8)] * 3)
+    face_path = blank if face == "silent" else media.get(face, tmp_path / "missing.mp4")
+    code = _cli(media, out, "--face", str(face_path), "--audio", str(media[speech]), *args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert re.search(message, err), err
+    assert "Traceback" not in err and err.count("error:") == 1
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) in ([], ["blank.mp4"])
