@@ -96,10 +96,13 @@ class RuntimeConfig:
     slower on CPUs without native kernels. ``sync_batchnorm`` makes BatchNorm use statistics of the
     global batch under DDP (otherwise each process normalises its own share, as the original does
     on one GPU with its batch of 16). ``deterministic`` asks torch for deterministic kernels.
+    ``threads`` sets torch's intra-op threads per process (0: torch's default); on a busy or
+    small CPU, fewer threads than cores avoids OpenMP spin-waiting against other processes.
     """
 
     seed: int = 0
     device: str = "auto"
+    threads: int = 0
     amp: bool = True
     channels_last: bool = True
     sync_batchnorm: bool = False

@@ -136,6 +136,8 @@ def start(options: RuntimeConfig) -> Runtime:
         dist.init_process_group(backend, rank=rank, world_size=world_size)
     if options.deterministic:
         torch.use_deterministic_algorithms(True)
+    if options.threads > 0:
+        torch.set_num_threads(options.threads)
     torch.manual_seed(options.seed)
     return Runtime(rank=rank, world_size=world_size, device=device, options=options)
 

@@ -1,0 +1,152 @@
+"""The training loop end to end on a tiny clip store: both commands, exact resume, the 0.75 rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from attnwav2lip import cli
+from attnwav2lip.checkpoints import load_model, save_model
+from attnwav2lip.config import save_recipe
+from attnwav2lip.data.datasets import DataConfig as SamplingConfig
+from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
+from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig, LipSyncExpert
+from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
+                               SyncLossConfig, TrainConfig, build_datasets, train_generator)
+from attnwav2lip.train.recorder import read_metrics
+from attnwav2lip.train.state import load_state
+
+WIDTH = 0.0625
+
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Tiny networks gain nothing from a second thread, and lose much when the cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+def make_store(root: Path) -> Path:
+    """Three train clips and one val clip of 20 random 96x96 frames with noise audio."""
+    rng = np.random.default_rng(0)
+    records = []
+    for k, split in enumerate(["train", "train", "train", "val"]):
+        n = 20
+        frames = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
+        wav = (0.1 * rng.standard_normal(n * 640)).astype(np.float32)
+        write_clip(root, f"c{k}", frames, wav, fps=25.0, source=f"c{k}.mp4")
+        records.append({"id": f"c{k}", "frames": n, "fps": 25.0, "source": f"c{k}.mp4", "split": split})
+    append_jsonl(root / MANIFEST, records)
+    return root
+
+
+def tiny_data(root: Path, batch_size: int = 2, grad_accum: int = 1) -> DataConfig:
+    return DataConfig(root=str(root), batch_size=batch_size, grad_accum=grad_accum, num_workers=0,
+                      sampling=SamplingConfig(samples_per_epoch=4))
+
+
+def tiny_generator_config(root: Path, *, max_steps: int = 3, sync: SyncLossConfig = SyncLossConfig(schedule="fixed"),
+                          **data: int) -> TrainConfig:
+    return TrainConfig(
+        data=tiny_data(root, **data),
+        model=GeneratorConfig(width=WIDTH, attention="both", mel_offset=-1),
+        schedule=ScheduleConfig(max_steps=max_steps, eval_every=2, checkpoint_every=2, val_batches=1, log_every=1),
+        sync=sync, gan=GanConfig(model=DiscriminatorConfig(width=WIDTH)), runtime=RuntimeConfig(progress=False))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_store(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def expert_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("expert") / "expert.safetensors"
+    save_model(LipSyncExpert(width=WIDTH), path)
+    return path
+
+
+def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "expert.yaml"
+    save_recipe(ExpertTrainConfig(
+        data=tiny_data(store, batch_size=4), model=ExpertConfig(width=WIDTH),
+        schedule=ScheduleConfig(max_steps=2, eval_every=2, checkpoint_every=2, val_batches=1, log_every=1)), recipe)
+    run = tmp_path / "run"
+    assert cli.main(["train-expert", "--config", str(recipe), "--out", str(run), "--no-progress"]) == 0
+    val = read_metrics(run, "val")
+    assert [r["step"] for r in val] == [2] and {"loss", "accuracy"} <= set(val[0])
+    assert load_model(run / "checkpoints" / "step_000000002" / "expert.safetensors").kind == "expert"
+    assert (run / "config.yaml").is_file() and "git_revision" in json.loads((run / "run.json").read_text())
+    # --resume alone continues the run in --out with its saved config
+    assert cli.main(["train-expert", "--out", str(run), "--resume", "--max-steps", "3", "--no-progress"]) == 0
+    assert load_state(run / "checkpoints" / "step_000000003")["step"] == 3
+    assert [r["step"] for r in read_metrics(run, "train")] == [1, 2, 3]
+
+
+def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "gen.yaml"
+    # a threshold no sync loss can miss: alpha switches on at the first validation (step 2)
+    save_recipe(tiny_generator_config(store, sync=SyncLossConfig(threshold=100.0)), recipe)
+    run = tmp_path / "run"
+    code = cli.main(["train", "--config", str(recipe), "--expert", str(expert_file), "--attention", "spatial",
+                     "--out", str(run), "--no-progress"])
+    assert code == 0
+    train = read_metrics(run, "train")
+    assert [r["alpha"] for r in train] == [0.0, 0.0, 0.03]
+    assert "sync" not in train[0] and "sync" in train[2]  # the sync term is not computed while alpha is 0
+    assert {"l1", "gen", "d_real", "d_fake"} <= set(train[0])
+    assert read_metrics(run, "val")[0]["alpha"] == 0.03
+    folder = run / "checkpoints" / "step_000000003"
+    generator = load_model(folder / "generator.safetensors", kind="generator")
+    assert generator.config.attention == "spatial" and generator.config.mel_offset == -1
+    assert load_state(folder)["task"]["sync_weight"]["switched_at"] == 2
+    assert (folder / "discriminator.safetensors").is_file() and (run / "samples" / "step_000000002.png").is_file()
+
+
+def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    config = tiny_generator_config(store, max_steps=2, sync=SyncLossConfig(threshold=0.0))
+    val = train_generator(config, tmp_path / "run", expert=expert_file)
+    assert val["alpha"] == 0.0 and val["sync"] > 0.0
+    assert all("sync" not in r for r in read_metrics(tmp_path / "run", "train"))
+
+
+def test_resume_is_bitwise_exact(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    """3 steps straight == 1 step, stop, resume, 2 steps (weights, discriminator, optimiser state)."""
+    config = tiny_generator_config(store, max_steps=3)  # 2 batches per epoch: the resume crosses an epoch
+    train_generator(config, tmp_path / "straight", expert=expert_file)
+    stopped = tiny_generator_config(store, max_steps=1)
+    train_generator(stopped, tmp_path / "split", expert=expert_file)
+    train_generator(config, None, expert=expert_file, resume=tmp_path / "split")
+    a, b = (tmp_path / name / "checkpoints" / "step_000000003" for name in ("straight", "split"))
+    for name in ("generator", "discriminator"):
+        sa, sb = (load_model(f / f"{name}.safetensors").state_dict() for f in (a, b))
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), name
+    oa, ob = (load_state(f)["task"]["optimizer"]["state"] for f in (a, b))
+    assert all(torch.equal(oa[i]["exp_avg"], ob[i]["exp_avg"]) for i in oa)
+
+
+def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
+    from attnwav2lip.models import Generator
+    from attnwav2lip.train.generator_task import GeneratorTask
+    from attnwav2lip.train.runtime import start
+
+    config = tiny_generator_config(store)
+    runtime = start(config.runtime)
+    expert = load_model(expert_file, kind="expert")
+    before = {k: v.clone() for k, v in expert.state_dict().items()}
+    task = GeneratorTask(Generator(config.model), expert, None, config, runtime)
+    trained = {id(p) for group in task.optimizer.param_groups for p in group["params"]}
+    assert not trained & {id(p) for p in expert.parameters()}
+    train_set, _ = build_datasets(config.data, "generator", seed=0)
+    batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
+    for _ in range(2):
+        assert "sync" in task.train_step([batch])
+    assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
