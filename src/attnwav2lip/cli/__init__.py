@@ -18,6 +18,7 @@ from ..errors import AttnWav2LipError
 COMMANDS: tuple[str, ...] = (
     "info",
     "evaluate",
+    "train_evaluator",
     "preprocess",
     "sync",
     "attention_maps",

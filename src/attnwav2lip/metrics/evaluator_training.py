@@ -1,0 +1,221 @@
+"""Train a SynthTalk evaluator: a narrow ``SyncNetEvaluator`` learned with SyncNet's contrastive loss.
+
+syncnet_v2 cannot be downloaded everywhere, and it has never seen SynthTalk's rendered faces. This
+trains the same architecture (narrower by default) on the corpus's reserved ``evaluator`` split
+(identities and sentences no generator trains on), on exactly the input the LRS protocol scores:
+whole frames at 25 fps resized to 224x224, raw 0-255, and the original MFCC windows.
+
+Pairs (Chung & Zisserman, "Out of time"): a 5-frame video window with the MFCC window at the same
+start (label 1), or shifted by ``min_shift``..``max_shift`` frames either way (label 0). Loss:
+``mean(y d^2 + (1 - y) max(margin - d, 0)^2) / 2`` on the Euclidean distance d of the two
+embeddings. Every ``val_every``-th clip of the split is held out for validation.
+
+Numbers from the result are "LSE (SynthTalk evaluator)": never compare them with syncnet_v2's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ..errors import ConfigError
+from ..models import EvaluatorConfig
+from ..train.config import DataConfig, OptimConfig, RuntimeConfig, ScheduleConfig
+from ..train.runtime import Runtime, no_sync, unwrap
+from .lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
+
+Batch = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class PairConfig:
+    """Which clips, and how in-sync and shifted pairs are drawn."""
+
+    split: str = "evaluator"
+    val_every: int = 5  # clip k of the split is a validation clip when k % val_every == 0
+    samples_per_epoch: int = 4000
+    min_shift: int = 3  # frames; a shift under ~2 frames is nearly in sync
+    max_shift: int = 15  # the offsets LSE searches
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_shift <= self.max_shift or self.val_every < 2 or self.samples_per_epoch < 1:
+            raise ConfigError("pairs: need 1 <= min_shift <= max_shift, val_every >= 2, samples_per_epoch >= 1")
+
+
+@dataclass(frozen=True)
+class EvaluatorTrainConfig:
+    """A ``train-evaluator`` run. ``data.root`` is the SynthTalk corpus folder (``data.sampling``,
+    ``layout`` and the split names are not used: clips come from ``pairs.split``)."""
+
+    data: DataConfig = DataConfig(batch_size=32, num_workers=0)
+    pairs: PairConfig = PairConfig()
+    model: EvaluatorConfig = EvaluatorConfig(width=0.25)
+    optim: OptimConfig = OptimConfig()
+    margin: float = 10.0
+    schedule: ScheduleConfig = ScheduleConfig(max_steps=20_000, eval_every=1000, checkpoint_every=1000, val_batches=20)
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    def __post_init__(self) -> None:
+        if not self.margin > 0:
+            raise ConfigError(f"margin must be > 0, got {self.margin}")
+
+
+@dataclass(frozen=True)
+class ScoringClip:
+    """One clip as the scorer sees it: 224x224 frames at 25 fps and its MFCC matrix."""
+
+    frames: np.ndarray  # (N, 224, 224, 3) uint8
+    mfcc: np.ndarray  # (13, T) float32
+    num_windows: int
+
+
+def load_clips(root: str | os.PathLike[str], split: str) -> list[ScoringClip]:
+    """The clips of ``split`` in a SynthTalk corpus, decoded as the LRS protocol decodes them."""
+    from ..audio import load_audio
+    from ..synth.corpus import read_manifest
+    from .scoring import read_scoring_frames
+
+    clips = []
+    for record in read_manifest(root):
+        if record["split"] != split:
+            continue
+        frames = read_scoring_frames(Path(root) / record["video"])
+        pcm = to_pcm16(load_audio(Path(root) / record["audio"]))
+        clips.append(ScoringClip(frames, mfcc_matrix(pcm), count_windows(len(frames), len(pcm))))
+    if len(clips) < 2:
+        raise ConfigError(f"{root}: the {split!r} split has {len(clips)} clip(s); training needs at least 2")
+    return clips
+
+
+class SyncPairs(Dataset):
+    """In-sync and shifted (video window, MFCC window) pairs, drawn per (seed, epoch, index)."""
+
+    def __init__(self, clips: Sequence[ScoringClip], config: PairConfig, seed: int, length: int) -> None:
+        self.clips, self.config, self.seed, self.length = list(clips), config, seed, length
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Batch:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        clip = self.clips[int(rng.integers(len(self.clips)))]
+        start = int(rng.integers(clip.num_windows))
+        shifts = [s * k for k in range(self.config.min_shift, self.config.max_shift + 1) for s in (-1, 1)]
+        shifts = [k for k in shifts if 0 <= start + k < clip.num_windows]
+        in_sync = not shifts or rng.random() < 0.5
+        audio = start if in_sync else start + shifts[int(rng.integers(len(shifts)))]
+        video = clip.frames[start : start + WINDOW_FRAMES].transpose(3, 0, 1, 2)  # (3, 5, 224, 224)
+        mfcc = clip.mfcc[:, MFCC_PER_FRAME * audio : MFCC_PER_FRAME * audio + WINDOW_MFCC][None]
+        return {
+            "video": torch.from_numpy(np.ascontiguousarray(video)),
+            "mfcc": torch.from_numpy(np.ascontiguousarray(mfcc)),
+            "label": torch.tensor(float(in_sync)),
+        }
+
+
+def contrastive_loss(video: torch.Tensor, audio: torch.Tensor, label: torch.Tensor, margin: float) -> torch.Tensor:
+    """SyncNet's loss: pull in-sync embeddings together, push shifted ones beyond ``margin``."""
+    d = nn.functional.pairwise_distance(video, audio)
+    return (label * d.pow(2) + (1 - label) * (margin - d).clamp(min=0).pow(2)).mean() / 2
+
+
+class _BothStreams(nn.Module):
+    """One ``forward`` for both embeddings, so DistributedDataParallel sees every step."""
+
+    def __init__(self, evaluator: nn.Module) -> None:
+        super().__init__()
+        self.evaluator = evaluator
+
+    def forward(self, video: torch.Tensor, mfcc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.evaluator.forward_video(video), self.evaluator.forward_audio(mfcc)
+
+
+class EvaluatorTask:
+    """The ``Task`` (train/trainer.py) for the evaluator: Adam on the contrastive loss."""
+
+    def __init__(self, evaluator: nn.Module, optim: OptimConfig, margin: float, runtime: Runtime) -> None:
+        self.runtime, self.margin = runtime, margin
+        self.pair_net = runtime.prepare(_BothStreams(evaluator))
+        self.optimizer = torch.optim.Adam(self.pair_net.parameters(), lr=optim.lr, betas=optim.betas)
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"evaluator": unwrap(self.pair_net).evaluator}
+
+    def set_training(self, mode: bool) -> None:
+        self.pair_net.train(mode)
+
+    def _embed(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        with self.runtime.autocast():
+            return self.pair_net(batch["video"].float(), batch["mfcc"])
+
+    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
+        self.optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for i, batch in enumerate(micro_batches):
+            with no_sync(self.pair_net, last=i == len(micro_batches) - 1):
+                video, audio = self._embed(batch)
+                loss = contrastive_loss(video.float(), audio.float(), batch["label"], self.margin)
+                (loss / len(micro_batches)).backward()
+            total += loss.item() / len(micro_batches)
+        self.optimizer.step()
+        return {"loss": total}
+
+    def validation_step(self, batch: Batch) -> dict[str, float]:
+        video, audio = self._embed(batch)
+        d = nn.functional.pairwise_distance(video.float(), audio.float())
+        predicted = (d < self.margin / 2).float()
+        return {
+            "loss": contrastive_loss(video.float(), audio.float(), batch["label"], self.margin).item(),
+            "accuracy": (predicted == batch["label"]).float().mean().item(),
+        }
+
+    def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
+        return {}
+
+    def write_samples(self, batch: Batch, path: Path) -> None:
+        """The evaluator makes no images: there is nothing to draw."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def train_evaluator(
+    config: EvaluatorTrainConfig, run_dir: str | os.PathLike[str] | None, *, resume: str | os.PathLike[str] | None = None
+) -> dict[str, float]:
+    """Train on the corpus at ``config.data.root``; weights land in ``<run>/checkpoints/step_*/evaluator.safetensors``.
+
+    Returns the last validation's loss and accuracy (distance under margin / 2 counts as in sync).
+    """
+    from ..models import SyncNetEvaluator
+    from ..train.api import _run
+
+    if not config.data.root:
+        raise ConfigError("data.root is empty: give the SynthTalk corpus folder (--data)")
+    clips = load_clips(config.data.root, config.pairs.split)
+    train = [c for k, c in enumerate(clips) if k % config.pairs.val_every]
+    val = [c for k, c in enumerate(clips) if not k % config.pairs.val_every]
+    seed = config.runtime.seed
+    datasets = (
+        SyncPairs(train, config.pairs, seed, config.pairs.samples_per_epoch),
+        SyncPairs(val, config.pairs, seed + 1, config.data.batch_size * config.schedule.val_batches),
+    )
+
+    def build(runtime: Runtime) -> EvaluatorTask:
+        return EvaluatorTask(SyncNetEvaluator(config.model), config.optim, config.margin, runtime)
+
+    return _run("train-evaluator", config, run_dir, build, "evaluator", resume, datasets)  # type: ignore[arg-type]
+
