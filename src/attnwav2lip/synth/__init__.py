@@ -27,7 +27,7 @@ _LAZY: dict[str, str] = {
     "Motion": "attnwav2lip.synth.motion",
     "PoseRange": "attnwav2lip.synth.motion",
     "sample_motion": "attnwav2lip.synth.motion",
-    "loop_indices": "attnwav2lip.synth.motion",
+    "fit_motion": "attnwav2lip.synth.render",
     "render": "attnwav2lip.synth.render",
     "iter_render": "attnwav2lip.synth.render",
     "face_boxes": "attnwav2lip.synth.render",

@@ -2,7 +2,7 @@
 
 A `Motion` is clip A's track; pairing it with the mouth track of audio B gives the true video of
 "A saying B". When B is longer than A, A is looped exactly as `sync` loops a shorter video
-(`loop_indices`: forward then backward by default).
+(`attnwav2lip.inference.loop_schedule`: forward then backward by default).
 """
 
 from __future__ import annotations
@@ -65,24 +65,6 @@ class Motion:
         """Clip-level settings for ground-truth sidecars (JSON-ready)."""
         return {"fps": self.fps, "light": list(self.light), "background": self.background,
                 "scene_seed": self.scene_seed, "noise": self.noise, "jpeg": self.jpeg}
-
-
-def loop_indices(n_source: int, n_target: int, mode: str = "pingpong") -> np.ndarray:
-    """Source frame index for each of `n_target` output frames when the source is too short.
-
-    "pingpong": 0..n-1, n-2..1, 0..n-1, ... (no frame repeated at the turns); "loop": 0..n-1, 0..;
-    a longer source is simply cut.
-    """
-    if n_source <= 0:
-        raise ValueError("loop_indices: empty source")
-    i = np.arange(n_target)
-    if mode == "loop" or n_source == 1:
-        return i % n_source
-    if mode != "pingpong":
-        raise ValueError(f"loop mode must be 'pingpong' or 'loop', got {mode!r}")
-    period = 2 * (n_source - 1)
-    k = i % period
-    return np.where(k < n_source, k, period - k)
 
 
 def _drift(rng: np.random.Generator, n: int, fps: float, n_waves: int = 3) -> np.ndarray:

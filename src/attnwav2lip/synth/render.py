@@ -15,7 +15,7 @@ import numpy as np
 
 from .face import Geometry, Sprite, build_sprite, draw_eyelids, draw_mouth, draw_over
 from .identity import Identity
-from .motion import Motion, loop_indices
+from .motion import Motion
 from .mouth import check_track
 
 Size = int | tuple[int, int]
@@ -183,10 +183,12 @@ class Renderer:
 
 
 def fit_motion(motion: Motion, n_frames: int, loop: str = "pingpong") -> Motion:
-    """`motion` cut or looped (as `sync` loops a shorter video) to exactly `n_frames` frames."""
+    """`motion` cut or looped to exactly `n_frames` frames, by the very schedule `sync` uses."""
+    from ..inference import loop_schedule
+
     if len(motion) == n_frames:
         return motion
-    return motion.take(loop_indices(len(motion), n_frames, loop))
+    return motion.take(loop_schedule(n_frames, len(motion), loop))
 
 
 def iter_render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
@@ -203,7 +205,7 @@ def render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size:
     """Frames (T, H, W, 3) uint8 RGB of `identity` moving as in `motion` and mouthing `mouth_track`.
 
     T = len(mouth_track). The head / blink / lighting track is looped as `sync` loops a shorter
-    video ("pingpong": forward then backward; "loop") or cut when longer, so any clip's motion can
+    video ("pingpong": forward then backward; "forward") or cut when longer, so any clip's motion can
     be paired with any audio's mouth track: the true video of "A saying B".
     """
     w, h = frame_size(size)

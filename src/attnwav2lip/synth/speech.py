@@ -11,6 +11,7 @@ stored (`save`/`load`); everything downstream reads the stored audio and timelin
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import threading
 import wave
@@ -187,12 +188,13 @@ def _synthesise(text: str, voice: str, rate: int, pitch: int, pitch_range: int
 
 
 def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int = 50, pitch_range: int = 50,
-          lead_silence: float = 0.0, max_seconds: float | None = None) -> Utterance:
+          lead_silence: float = 0.0, max_seconds: float | None = None, min_seconds: float = 0.0) -> Utterance:
     """Synthesise `text`; returns 16 kHz audio and its phoneme timeline.
 
     `lead_silence` seconds of silence are prepended. With `max_seconds`, the speech is cut at the
-    last clause end (espeak END event) before that time, and the text is cut there too, so audio,
-    text and timeline always agree.
+    last clause end (espeak END event) before that time, or if that would leave less than
+    `min_seconds`, at the first clause end after `min_seconds`; the text is cut there too, so
+    audio, text and timeline always agree.
     """
     if not text.strip():
         raise ValueError("speak: empty text")
@@ -201,10 +203,13 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
     end_sample, spoken = len(pcm), text
     if max_seconds is not None:
         limit = (max_seconds - lead_silence) * ESPEAK_RATE
-        ends = [(s, pos) for kind, s, pos, _ in events if kind == _EVENT_END and 0 < s <= limit]
-        if ends and len(pcm) > limit:
-            end_sample, position = ends[-1]
-            spoken = text.encode("utf-8")[: max(position - 1, 0)].decode("utf-8", "ignore").strip()
+        least = (min_seconds - lead_silence) * ESPEAK_RATE
+        ends = [(s, pos) for kind, s, pos, _ in events if kind == _EVENT_END and s > 0]
+        fitting = [e for e in ends if least <= e[0] <= limit]
+        cut = fitting[-1] if fitting else next((e for e in ends if e[0] >= least), None)
+        if cut is not None and len(pcm) > limit:
+            end_sample, position = cut
+            spoken = text[: max(position - 1, 0)].strip()  # espeak positions are 1-based characters
     audio = _resample(pcm[:end_sample].astype(np.float32) / 32768.0)
     lead = int(round(lead_silence * SAMPLE_RATE))
     audio = np.concatenate([np.zeros(lead, np.float32), audio])
@@ -212,6 +217,21 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
     audio = np.round(audio * 32768.0).clip(-32768, 32767).astype(np.float32) / 32768.0
     starts = [(lead + s * scale, name) for kind, s, _, name in events if kind == _EVENT_PHONEME and s < end_sample]
     return Utterance(audio, _timeline(starts, len(audio)), spoken, voice, rate, pitch)
+
+
+def pad_to(utt: Utterance, n_samples: int) -> Utterance:
+    """`utt` with trailing silence up to `n_samples` (the timeline's final silence grows to match)."""
+    extra = n_samples - len(utt.audio)
+    if extra <= 0:
+        return utt
+    audio = np.concatenate([utt.audio, np.zeros(extra, np.float32)])
+    phones = list(utt.phones)
+    end = n_samples / utt.sample_rate
+    if phones and phones[-1].phoneme == SILENCE:
+        phones[-1] = Phone(SILENCE, phones[-1].start, end)
+    else:
+        phones.append(Phone(SILENCE, utt.duration, end))
+    return dataclasses.replace(utt, audio=audio, phones=tuple(phones))
 
 
 def _timeline(starts: list[tuple[float, str]], n_samples: int) -> tuple[Phone, ...]:
