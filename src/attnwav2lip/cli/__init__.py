@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "train_expert",
     "train",
+    "synth",
 )
 
 
