@@ -3,7 +3,9 @@
 Run:  MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=100000000000 \
       MALLOC_TOP_PAD_=1073741824 .venv/bin/python benchmarks/bench_faces.py [--quick]
 
-S3FD runs with random weights (its cost does not depend on the values) at ``max_side`` 640.
+S3FD's network runs with random weights (its cost does not depend on the values) at the size
+``max_side`` 640 gives it; its decoding cost depends on how many cells pass 0.05, which random
+weights inflate, so it is printed apart.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import argparse
 import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -51,25 +52,35 @@ def canvas(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return frame
 
 
+def wide_shot(image: np.ndarray) -> np.ndarray:
+    """A 1280x720 frame with the photo at 256 px (a 46 px face): BlazeFace needs tiles for it."""
+    import cv2
+
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[100:356, 900:1156] = cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA)
+    return frame
+
+
 def time_ms(fn, repeats: int, warmup: int = 2) -> float:
+    """Median wall-clock milliseconds of ``fn()``."""
+    return timings(fn, repeats, warmup)[0]
+
+
+def timings(fn, repeats: int, warmup: int = 2) -> tuple[float, float]:
+    """Median wall-clock and median process-CPU milliseconds of ``fn()``.
+
+    On a shared machine wall time includes waiting for a core; CPU time does not (it sums all
+    of this process's threads, so it can exceed wall time when a library uses both cores).
+    """
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times))
-
-
-def random_s3fd_weights(folder: Path) -> str:
-    import torch
-
-    from attnwav2lip.faces.s3fd import S3FDNet
-
-    path = folder / "s3fd_random.pth"
-    torch.save(S3FDNet().state_dict(), path)
-    return str(path)
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    return 1000.0 * float(np.median(wall)), 1000.0 * float(np.median(cpu))
 
 
 def oval_box(mesh: np.ndarray) -> np.ndarray:
@@ -86,6 +97,23 @@ def fit(native: np.ndarray, target: np.ndarray) -> BoxAdjust:
         sw=float((target[2] - target[0]) / w),
         sh=float((target[3] - target[1]) / h),
     )
+
+
+def bench_s3fd() -> None:
+    """S3FD's network cost (weight values do not matter) at what max_side 640 feeds it."""
+    import torch
+
+    from attnwav2lip.faces.s3fd import S3FDNet, postprocess, prepare
+
+    net = S3FDNet().eval()
+    for label, (height, width) in {"256x256": (256, 256), "1280x720 / 1920x1080 -> 640x360": (360, 640)}.items():
+        x = prepare(np.zeros((1, height, width, 3), np.uint8))
+        with torch.inference_mode():
+            wall, cpu = timings(lambda: net(x), 2, warmup=1)
+            out = net(x)
+        post = time_ms(lambda: postprocess(out), 2, warmup=1)
+        print(f"  s3fd network (random weights)  {label}: {wall:7.0f} / {cpu:7.0f} ms; decoding + NMS of "
+              f"{len(postprocess(out)[0])} random-weight boxes {post:.0f} ms")  # fmt: skip
 
 
 def main() -> None:
@@ -118,26 +146,24 @@ def main() -> None:
                       f"(native {np.round(native, 1).tolist()}, exact fit dx {f.dx:+.3f} dy {f.dy:+.3f} "
                       f"sw {f.sw:.3f} sh {f.sh:.3f})")  # fmt: skip
 
-    print("\n== detection, ms per frame (median; frames downscaled to max_side 640 unless noted) ==")
-    with tempfile.TemporaryDirectory() as tmp:
-        setups = [
-            ("mediapipe full+tiles", "mediapipe", {"model": "full"}),
-            ("mediapipe full, no tiles", "mediapipe", {"model": "full", "tiles": False}),
-            ("mediapipe short+tiles", "mediapipe", {"model": "short"}),
-            ("mediapipe full+tiles+mesh", "mediapipe", {"model": "full", "landmarks": True}),
-            ("haar", "haar", {}),
-            ("s3fd (random weights)", "s3fd", {"weights": random_s3fd_weights(Path(tmp)), "batch_size": 1}),
-        ]
-        for label, name, options in setups:
-            row = []
-            with create_detector(name, **options) as detector:
-                for size, (height, width) in SIZES.items():
-                    frame = canvas(images["astronaut"], height, width)
-                    n = 2 if name == "s3fd" else repeats
-                    ms = time_ms(lambda: detector.detect(frame[None]), n, warmup=1 if name == "s3fd" else 2)
-                    faces = len(detector.detect(frame[None])[0])
-                    row.append(f"{size} {ms:8.1f} ms ({faces} face{'s' if faces != 1 else ''})")
-            print(f"  {label:27s} " + " | ".join(row))
+    print("\n== detection, ms per frame: wall / CPU (median; max_side 640; in brackets: faces found) ==")
+    cases = {size: canvas(images["astronaut"], h, w) for size, (h, w) in SIZES.items()}
+    cases["720p, 46 px face"] = wide_shot(images["astronaut"])
+    setups = [
+        ("mediapipe full (default)", "mediapipe", {"model": "full"}),
+        ("mediapipe full, tiles always", "mediapipe", {"model": "full", "tiles": "always"}),
+        ("mediapipe short", "mediapipe", {"model": "short"}),
+        ("mediapipe full + mesh", "mediapipe", {"model": "full", "landmarks": True}),
+        ("haar", "haar", {}),
+    ]
+    for label, name, options in setups:
+        row = []
+        with create_detector(name, **options) as detector:
+            for size, frame in cases.items():
+                wall, cpu = timings(lambda: detector.detect(frame[None]), repeats)
+                row.append(f"{size} {wall:6.1f} / {cpu:6.1f} ({len(detector.detect(frame[None])[0])})")
+        print(f"  {label:29s} " + " | ".join(row))
+    bench_s3fd()
 
     print("\n== helpers ==")
     frame = canvas(images["astronaut"], 1080, 1920)

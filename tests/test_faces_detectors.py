@@ -68,6 +68,23 @@ def test_downscaled_detection_maps_boxes_back_to_full_resolution(photos, mediapi
     assert np.all(found.landmarks[0][:, 0] > 700)
 
 
+def test_tiles_find_small_faces_in_wide_frames(photos):
+    import cv2
+
+    image, face = photos["astronaut"]
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[100:356, 900:1156] = cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA)  # a 46 px face
+    expected = np.array(face) / 2 + [900, 100, 900, 100]
+    found = {}
+    for tiles in ("never", "auto"):
+        with create_detector("mediapipe", tiles=tiles, max_side=None) as detector:
+            found[tiles] = detector.detect(frame)[0]
+    assert len(found["never"]) == 0
+    assert len(found["auto"]) == 1 and iou_matrix(found["auto"].boxes, expected)[0, 0] > 0.7
+    with pytest.raises(ValueError, match="tiles"):
+        create_detector("mediapipe", tiles="sometimes")
+
+
 def test_downscale_keeps_small_frames_and_reports_scale():
     frame = np.zeros((100, 200, 3), np.uint8)
     same, scale = downscale(frame, 640)

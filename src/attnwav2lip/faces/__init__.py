@@ -25,7 +25,8 @@ here for lack of weights). ``TrackConfig.pads`` (default the original's (0, 10, 
 is applied after tracking, as the original did after detection.
 
 Detectors (``create_detector(name="auto", **options)`` or ``DetectorConfig(...).create()``):
-    "mediapipe"  BlazeFace full (default) or short range, on the frame plus square tiles
+    "mediapipe"  BlazeFace full (default) or short range; wide frames where it finds nothing are
+                 searched again in square tiles (``tiles="auto"|"always"|"never"``)
                  (+ ``landmarks=True``: 468-point mesh per face)
     "haar"       OpenCV Haar cascade; "auto" falls back to it, with a warning, without mediapipe
     "s3fd"       the original S3FD, ``weights=`` the user's s3fd.pth

@@ -21,13 +21,14 @@ class DetectorConfig:
     model: str = "full"  # mediapipe: "full" range (any face size) or "short" (close-ups, faster)
     min_score: float = 0.5  # mediapipe / s3fd confidence threshold
     landmarks: bool = False  # mediapipe: add the 468-point mesh (lip and jaw contours)
+    tiles: str = "auto"  # mediapipe: square tiles of wide frames: "auto" (when nothing found), "always", "never"
     weights: str | None = None  # s3fd: path of the original s3fd.pth
     device: str = "cpu"  # s3fd: torch device
 
     def create(self) -> Detector:
         options: dict[str, Any] = {"max_side": self.max_side}
         if self.name in ("auto", "mediapipe"):
-            options |= {"model": self.model, "min_score": self.min_score, "landmarks": self.landmarks}
+            options |= {"model": self.model, "min_score": self.min_score, "landmarks": self.landmarks, "tiles": self.tiles}
         elif self.name == "s3fd":
             options |= {"weights": self.weights, "device": self.device, "min_score": self.min_score}
         return create_detector(self.name, **options)
@@ -37,7 +38,7 @@ def create_detector(name: str = "auto", **options: Any) -> Detector:
     """Build a detector by name: "auto" (mediapipe, else Haar with a warning), "mediapipe", "haar", "s3fd".
 
     ``options`` go to the backend's constructor (e.g. ``max_side``, ``model``, ``landmarks``,
-    ``weights``). With "auto", a fallback to Haar keeps only ``max_side``.
+    ``weights``, ``tiles``). With "auto", a fallback to Haar keeps only ``max_side``.
     """
     if name == "auto":
         try:

@@ -2,9 +2,10 @@
 
 Both models ship inside the mediapipe wheel, so nothing is downloaded. BlazeFace squeezes the
 whole frame into 128x128 (short range) or 192x192 (full range), so on wide frames faces shrink
-below its smallest anchor: with ``tiles`` the frame is also searched in square tiles of its
-shorter side and the results are merged (a 93 px face in a 1280x720 frame is missed without
-tiles, see docs/faces.md). The mesh runs on a crop
+below its smallest anchor. ``tiles`` also searches square tiles of the frame's shorter side
+(merging the results): "auto" only when the whole frame gives no face (one call per frame for
+talking heads), "always", or "never" (a 46 px face in a 1280x720 frame needs them, see
+docs/faces.md). The mesh runs on a crop
 around each detected face (not on the whole frame) so its cost is per face, and its points
 (mediapipe's canonical 468-point indexing) give the lip and jaw contours used for blend masks.
 """
@@ -26,6 +27,7 @@ _ADJUST = {
     "full": BoxAdjust(dx=0.0, dy=0.03, sw=0.91, sh=1.0),
 }
 MESH_POINTS = 468
+_TILES = ("auto", "always", "never")
 _MESH_CONTEXT = 1.6  # the mesh sees the face box grown by this factor (it expects some margin)
 
 
@@ -52,12 +54,14 @@ class MediaPipeDetector(Detector):
         model: str = "full",
         min_score: float = 0.5,
         landmarks: bool = False,
-        tiles: bool = True,
+        tiles: str = "auto",
         max_side: int | None = 640,
     ) -> None:
         super().__init__(max_side=max_side)
         if model not in _ADJUST:
             raise ValueError(f"model must be one of {sorted(_ADJUST)}, got {model!r}")
+        if tiles not in _TILES:
+            raise ValueError(f"tiles must be one of {', '.join(_TILES)}, got {tiles!r}")
         solutions = import_solutions()
         self.model = model
         self.min_score = min_score
@@ -77,14 +81,11 @@ class MediaPipeDetector(Detector):
         return [self._detect_one(np.ascontiguousarray(frame)) for frame in frames]
 
     def _detect_one(self, frame: np.ndarray) -> Detections:
-        boxes, scores = [], []
-        for x0, y0, view in self._views(frame):
-            height, width = view.shape[:2]
-            for det in self._detector.process(np.ascontiguousarray(view)).detections or []:
-                rel = det.location_data.relative_bounding_box
-                x1, y1 = x0 + rel.xmin * width, y0 + rel.ymin * height
-                boxes.append([x1, y1, x1 + rel.width * width, y1 + rel.height * height])
-                scores.append(det.score[0])
+        boxes, scores = self._blazeface(frame, 0, 0)
+        if self.tiles == "always" or (self.tiles == "auto" and not boxes):
+            for x0, y0, tile in self._tiles(frame):
+                more = self._blazeface(tile, x0, y0)
+                boxes, scores = boxes + more[0], scores + more[1]
         if not boxes:
             return Detections.empty()
         keep = merge_overlapping(np.asarray(boxes, np.float32), np.asarray(scores, np.float32))
@@ -92,16 +93,28 @@ class MediaPipeDetector(Detector):
         marks = np.stack([self._mesh_points(frame, b) for b in boxes_arr]) if self._mesh is not None else None
         return Detections(boxes_arr, np.asarray(scores, np.float32)[keep], marks)
 
-    def _views(self, frame: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
-        """The whole frame, plus square tiles of its shorter side along the longer one."""
+    def _blazeface(self, view: np.ndarray, x0: int, y0: int) -> tuple[list[list[float]], list[float]]:
+        """Boxes (offset by x0, y0) and scores of one BlazeFace call."""
+        height, width = view.shape[:2]
+        boxes, scores = [], []
+        for det in self._detector.process(np.ascontiguousarray(view)).detections or []:
+            rel = det.location_data.relative_bounding_box
+            x1, y1 = x0 + rel.xmin * width, y0 + rel.ymin * height
+            boxes.append([x1, y1, x1 + rel.width * width, y1 + rel.height * height])
+            scores.append(float(det.score[0]))
+        return boxes, scores
+
+    def _tiles(self, frame: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+        """Square tiles of the frame's shorter side along the longer one (none for near-square frames)."""
         height, width = frame.shape[:2]
-        views = [(0, 0, frame)]
         side, long = min(height, width), max(height, width)
-        if self.tiles and long > 1.2 * side:
-            for start in np.linspace(0, long - side, int(np.ceil(long / side))).round().astype(int):
-                y0, x0 = (0, start) if width > height else (start, 0)
-                views.append((x0, y0, frame[y0 : y0 + side, x0 : x0 + side]))
-        return views
+        if long <= 1.2 * side:
+            return []
+        tiles = []
+        for start in np.linspace(0, long - side, int(np.ceil(long / side)) + 1).round().astype(int):
+            y0, x0 = (0, int(start)) if width > height else (int(start), 0)
+            tiles.append((x0, y0, frame[y0 : y0 + side, x0 : x0 + side]))
+        return tiles
 
     def _mesh_points(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
         """468 mesh points for the face in ``box``; NaN where the mesh finds no face in the crop."""
