@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "train_expert": "attnwav2lip.train",
     "TrainConfig": "attnwav2lip.train",
     "ExpertTrainConfig": "attnwav2lip.train",
+    "create_detector": "attnwav2lip.faces",
     "AttnWav2LipError": "attnwav2lip.errors",
 }
 
