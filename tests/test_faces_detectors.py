@@ -135,3 +135,15 @@ def test_detections_validate_lengths():
     with pytest.raises(ValueError):
         Detections(np.zeros((2, 4)), np.zeros(1))
     assert len(Detections.empty()) == 0
+
+
+def test_detector_config_loads_from_a_recipe_mapping(tmp_path):
+    from attnwav2lip.config import from_dict
+    from attnwav2lip.faces import DetectorConfig
+
+    config = from_dict(DetectorConfig, {"name": "haar", "max_side": 320})
+    with config.create() as detector:
+        assert detector.name == "haar" and detector.max_side == 320
+        assert detector.settings()["max_side"] == 320
+    with pytest.raises(ConfigError, match="unknown key"):
+        from_dict(DetectorConfig, {"detector": "haar"})

@@ -137,3 +137,14 @@ def test_frame_transform_resize_rotate_crop():
     assert np.array_equal(cropped, cv2.rotate(half, cv2.ROTATE_90_CLOCKWISE)[10:, 5:40])
     with pytest.raises(ValueError):
         FrameTransform(resize_factor=0)
+
+
+def test_track_config_from_a_recipe_mapping():
+    from attnwav2lip.config import from_dict
+    from attnwav2lip.errors import ConfigError
+
+    config = from_dict(TrackConfig, {"pads": [0, 5, 0, 0], "box": [1, 2, 3, 4], "smooth": 1})
+    assert config.pads == (0, 5, 0, 0) and config.box == (1.0, 2.0, 3.0, 4.0)
+    hash(config)
+    with pytest.raises(ConfigError):
+        from_dict(TrackConfig, {"smooth": -1})

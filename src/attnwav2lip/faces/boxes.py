@@ -54,11 +54,6 @@ def pad_boxes(boxes: np.ndarray, pads: tuple[int, int, int, int], height: int, w
     return clip_boxes(b, height, width)
 
 
-def scale_boxes(boxes: np.ndarray, factor: float) -> np.ndarray:
-    """Multiply coordinates by ``factor`` (maps boxes between a downscaled frame and the original)."""
-    return as_boxes(boxes) * np.float32(factor)
-
-
 def int_box(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, int]:
     """A float box as integer slice bounds (x1, y1, x2, y2) inside the frame, at least 1 px wide.
 

@@ -16,7 +16,7 @@ import numpy as np
 from .boxes import BoxAdjust, as_boxes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class Detections:
     """The faces found in one frame, most confident first.
 

@@ -12,7 +12,7 @@ from .scenes import SceneCutDetector
 from .tracking import FaceTrack, TrackConfig, track_faces
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class VideoDetections:
     """Per-frame detections of a whole video, scene cuts and the frame size (height, width)."""
 

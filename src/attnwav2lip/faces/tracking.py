@@ -27,13 +27,17 @@ class TrackConfig:
     pads: tuple[int, int, int, int] = (0, 10, 0, 0)  # top, bottom, left, right, as the original --pads
 
     def __post_init__(self) -> None:
+        # YAML gives lists; keep the frozen config hashable.
+        object.__setattr__(self, "pads", tuple(self.pads))
+        if self.box is not None:
+            object.__setattr__(self, "box", tuple(float(v) for v in self.box))
         if self.max_gap < 0 or self.speaker < 0 or self.smooth < 0:
             raise ValueError("max_gap, speaker and smooth must be >= 0")
         if len(self.pads) != 4 or (self.box is not None and len(self.box) != 4):
             raise ValueError("pads and box need 4 values")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class FaceTrack:
     """The speaker's box per frame. ``boxes`` (N, 4) float32 is NaN where ``present`` is False.
 
