@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.cli import main
 from attnwav2lip.metrics.protocols import read_pair_list
+from attnwav2lip.metrics.results import read_results_csv, write_summary
 from attnwav2lip.metrics.scoring import read_scoring_frames, score_file
 from attnwav2lip.models import SyncNetEvaluator
 from attnwav2lip.video import write_video
@@ -79,13 +81,15 @@ def test_list_with_audio_override_and_jpeg(clips, evaluator_file, tmp_path) -> N
 def test_compare_and_refuse_mixed_evaluators(clips, evaluator_file, tmp_path, capsys) -> None:
     base = ["evaluate", "--videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
     assert main([*base, "--name", "first"]) == 0
-    assert main([*base, "--name", "second", "--vshift", "5"]) == 0
+    first = read_results_csv(tmp_path / "first.csv")
+    better = [dataclasses.replace(r, lse_d=r.lse_d - 0.5, lse_c=r.lse_c + 0.25) for r in first]
+    write_summary(tmp_path, better, "SynthTalk evaluator", "LRS", name="second")
+    write_summary(tmp_path, better, "syncnet_v2", "LRS", name="third")
     capsys.readouterr()
     compare = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "second.csv")]
     assert main([*compare, "--out", str(tmp_path / "cmp"), "--resamples", "100"]) == 0
-    assert "LSE (SynthTalk evaluator) lse_d" in capsys.readouterr().out
-    assert "| LSE-D | 2 |" in (tmp_path / "cmp" / "comparison.md").read_text()
-    assert main([*base, "--name", "third", "--label", "syncnet_v2"]) == 0
+    assert "LSE (SynthTalk evaluator) lse_d: -0.500 [-0.500, -0.500] over 2 videos" in capsys.readouterr().out
+    assert "| LSE-C | 2 | +0.250 |" in (tmp_path / "cmp" / "comparison.md").read_text()
     mixed = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "third.csv"), "--out", str(tmp_path)]
     assert main(mixed) == 2
     assert "different evaluators" in capsys.readouterr().err
