@@ -1,0 +1,83 @@
+"""SynthTalk renderer: reproducible, mouth-only changes, ground-truth boxes, motion looping."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from attnwav2lip.synth.identity import sample_identity
+from attnwav2lip.synth.motion import sample_motion
+from attnwav2lip.synth.mouth import MOUTH_PARAMS
+from attnwav2lip.synth.render import Renderer, face_boxes, fit_motion, render
+
+SIZE = 128
+
+
+def _still(seed: int, n: int):
+    """A motion with no camera noise or JPEG, so pixel differences come from the mouth only."""
+    return dataclasses.replace(sample_motion(seed, n), noise=0.0, jpeg=0)
+
+
+def _track(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.uniform([0, -1, 0, 0, 0, 0], [1, 1, 1, 1, 0.3, 0.3], (n, len(MOUTH_PARAMS))).astype(np.float32)
+
+
+def test_render_is_reproducible_and_shaped() -> None:
+    ident, motion, track = sample_identity(4), sample_motion(4, 6), _track(6)
+    a = render(ident, motion, track, size=SIZE)
+    b = render(ident, motion, track, size=SIZE)
+    assert a.shape == (6, SIZE, SIZE, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    wide = render(ident, motion, track[:2], size=(160, 96))
+    assert wide.shape == (2, 96, 160, 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mouth_parameters_change_only_the_mouth_region(seed: int) -> None:
+    ident, motion = sample_identity(seed), _still(seed, 1)
+    renderer = Renderer(ident, motion, SIZE)
+    closed = renderer.frame(0, np.zeros(6, np.float32))
+    box = renderer.boxes()[0]
+    for params in ([1, 0, 0, 1, 0, 0], [0.2, -1, 1, 0, 0, 0], [0.05, 0, 0, 0.7, 0, 1], [0.4, 1, 0, 1, 0, 0]):
+        frame = renderer.frame(0, np.asarray(params, np.float32))
+        changed = np.abs(frame.astype(int) - closed.astype(int)).max(axis=2) > 0
+        ys, xs = np.nonzero(changed)
+        assert len(ys) > 20, "the mouth must visibly change"
+        assert xs.min() >= box[0] and xs.max() <= box[2]
+        # everything that changed lies in the lower half of the face box
+        assert ys.min() >= (box[1] + box[3]) / 2 and ys.max() <= box[3] + 2
+
+
+def test_ground_truth_box_follows_the_pose() -> None:
+    ident = sample_identity(9)
+    motion = sample_motion(9, 3)
+    renderer = Renderer(ident, motion, SIZE)
+    boxes = renderer.boxes()
+    assert boxes.shape == (3, 4) and (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+    g = renderer.sprite.geom
+    pose = np.array([[0, 0, 1, 0, 0, 0], [0.1, 0, 1, 0, 0, 0], [0, 0, 0.5, 0, 0, 0]], np.float32)
+    b = face_boxes(g, pose, SIZE)
+    assert b[1, 0] - b[0, 0] == pytest.approx(0.1 * SIZE, abs=0.01)      # translation
+    assert (b[2, 2] - b[2, 0]) == pytest.approx((b[0, 2] - b[0, 0]) / 2, rel=1e-3)  # scale
+    assert (b[0, 2] - b[0, 0]) == pytest.approx(2 * g.a, rel=1e-3)       # cheek to cheek at scale 1
+
+
+def test_a_short_motion_loops_pingpong_like_sync() -> None:
+    ident, motion = sample_identity(2), _still(2, 4)
+    fitted = fit_motion(motion, 9)
+    assert np.array_equal(fitted.pose, motion.pose[[0, 1, 2, 3, 2, 1, 0, 1, 2]])
+    track = _track(9, 3)
+    frames = render(ident, motion, track, size=SIZE)
+    renderer = Renderer(ident, fitted, SIZE)
+    assert np.array_equal(frames[5], renderer.frame(5, track[5]))
+    assert len(fit_motion(motion, 2)) == 2  # a longer motion is cut
+
+
+def test_blinks_and_pose_vary_within_range() -> None:
+    motion = sample_motion(11, 250)
+    assert motion.blink.max() > 0.5 and motion.blink.min() == 0.0
+    assert np.abs(motion.pose[:, 3]).max() <= 15 and 0.72 <= motion.pose[:, 2].min()
+    assert np.ptp(motion.pose[:, 0]) > 0  # the head moves
