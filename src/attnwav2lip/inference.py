@@ -14,6 +14,7 @@ Nothing here holds the whole video: memory is one batch of frames plus small per
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -99,7 +100,11 @@ class SyncOptions:
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What a ``sync`` run did. ``ms_per_frame`` holds wall time per output frame by stage."""
+    """What a ``sync`` run did, with wall and CPU milliseconds per output frame by stage.
+
+    Stages: decode (both passes), detect, generate (crops, model, references), blend, encode
+    (video and audio), and total (wall) / all (CPU) for the whole call.
+    """
 
     output: Path
     frames: int
@@ -109,6 +114,7 @@ class SyncReport:
     silent_frames: int
     seconds: float
     ms_per_frame: dict[str, float]
+    cpu_ms_per_frame: dict[str, float]
 
 
 def default_generator() -> "nn.Module":
@@ -245,23 +251,34 @@ class _FrameCache:
 
 
 class _Stopwatch:
-    """Accumulates wall time per stage name."""
+    """Wall and CPU (all threads of this process) seconds per stage name."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[stage] += time.perf_counter() - wall
+            self.cpu[stage] += time.process_time() - cpu
 
     def timed(self, stage: str, iterator: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """``iterator`` with the time spent producing each item charged to ``stage``."""
         while True:
-            start = time.perf_counter()
-            item = next(iterator, None)
-            self.seconds[stage] += time.perf_counter() - start
+            with self(stage):
+                item = next(iterator, None)
             if item is None:
                 return
             yield item
 
-    def add(self, stage: str, start: float) -> None:
-        self.seconds[stage] += time.perf_counter() - start
+    def per_frame(self, frames: int) -> tuple[dict[str, float], dict[str, float]]:
+        """(wall, cpu) milliseconds per output frame by stage."""
+        n = max(frames, 1)
+        return ({k: 1000.0 * v / n for k, v in self.wall.items()}, {k: 1000.0 * v / n for k, v in self.cpu.items()})
 
 
 class LipSyncer:
@@ -313,9 +330,23 @@ class LipSyncer:
 
         ``hook(i, input_frame, output_frame)`` sees every output frame before it is encoded.
         """
-        opts = self.options
         clock = _Stopwatch()
-        started = time.perf_counter()
+        with clock("total"):
+            num_out, fps, track, missing, silent = self._sync(face, audio, out, text, hook, clock)
+        wall, cpu = clock.per_frame(num_out)
+        return SyncReport(Path(out), num_out, fps, len(track), missing, silent, clock.wall["total"], wall, cpu)
+
+    def _sync(
+        self,
+        face: str | os.PathLike[str],
+        audio: str | os.PathLike[str] | None,
+        out: str | os.PathLike[str],
+        text: str | None,
+        hook: Callable[[int, np.ndarray, np.ndarray], None] | None,
+        clock: _Stopwatch,
+    ) -> tuple[int, float, "FaceTrack", int, int]:
+        """The body of ``sync``: audio, pass 1, pass 2. Returns what the report needs."""
+        opts = self.options
         if (audio is None) == (text is None):
             raise ConfigError("give exactly one of an audio file and a text to speak")
         if text is not None:
@@ -324,7 +355,7 @@ class LipSyncer:
             wav = speak(text).audio
             mux_audio: str | os.PathLike[str] | np.ndarray = wav
         else:
-            wav = audio_mod.load_audio(audio)  # type: ignore[arg-type]
+            wav = audio_mod.load_audio(audio)  # type: ignore[arg-type]  # not None here
             mux_audio = audio  # type: ignore[assignment]
         source = _FaceSource(face, opts)
         mel = audio_mod.melspectrogram(wav)
@@ -343,10 +374,7 @@ class LipSyncer:
             if not track.present[used].any():
                 print(f"attnwav2lip: warning: no face found in {face}; its frames pass through unchanged")
             silent = self._generate(source, track, schedule, mel, writer, clock, hook)
-        total = time.perf_counter() - started
-        ms = {stage: 1000.0 * s / max(num_out, 1) for stage, s in clock.seconds.items()}
-        ms["total"] = 1000.0 * total / max(num_out, 1)
-        return SyncReport(Path(out), num_out, float(source.fps), len(track), missing, silent, total, ms)
+        return num_out, float(source.fps), track, missing, silent
 
     def _track(self, source: _FaceSource, num_out: int, clock: _Stopwatch) -> "FaceTrack":
         """Pass 1: the speaker's box for every source frame that the output uses."""
@@ -367,8 +395,7 @@ class LipSyncer:
         def frames() -> Iterator[np.ndarray]:
             return self._progress(clock.timed("decode", itertools.islice(source.frames(scale), limit)), limit, "detect")
 
-        start = time.perf_counter()
-        with detector:
+        with clock("detect"), detector:
             settings = {"transform": to_dict(source.transform), "scale": scale, "static": source.still, "limit": limit}
             if opts.detection_cache and not source.still:
                 found = detect_video(source.path, frames, detector, cache=DetectionCache(), settings=settings)
@@ -376,8 +403,8 @@ class LipSyncer:
                 from .faces import detect_frames
 
                 found = detect_frames(frames(), detector)
-        clock.add("detect", start)
-        clock.seconds["detect"] -= clock.seconds["decode"]
+        for times in (clock.wall, clock.cpu):
+            times["detect"] -= times["decode"]  # pass 1 so far: decoding happened inside detection
         scaled = type(found)(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
         return scaled.track(config)
 
@@ -404,29 +431,31 @@ class LipSyncer:
             outputs = list(batch)
             todo = [k for k in range(len(index)) if track.present[src[k]]]
             if todo:
-                start = time.perf_counter()
                 boxes = track.boxes[src[todo]]
-                from .faces import crop_faces
-
-                targets = crop_faces(np.stack([batch[k] for k in todo]), boxes, FACE_SIZE)
-                refs = np.stack([references.get(int(src[k]), targets[j], bool(silent[index[k]]))
-                                 for j, k in enumerate(todo)])
-                mels = audio_mod.mel_windows_at(mel, starts[index[todo]])
-                mels[silent[index[todo]]] = audio_mod.SILENCE
-                faces = self._run(targets, refs, mels)
-                clock.add("generate", start)
-                start = time.perf_counter()
-                for j, k in enumerate(todo):
-                    outputs[k] = self._paste(batch[k], faces[j], boxes[j], track, int(src[k]))
-                clock.add("blend", start)
-            start = time.perf_counter()
-            for k, frame in enumerate(outputs):
-                if hook is not None:
-                    hook(int(index[k]), batch[k], frame)
-                writer.write(frame)
-            clock.add("encode", start)
+                with clock("generate"):
+                    faces = self._faces([batch[k] for k in todo], boxes, src[todo],
+                                        audio_mod.mel_windows_at(mel, starts[index[todo]]), silent[index[todo]],
+                                        references)
+                with clock("blend"):
+                    for j, k in enumerate(todo):
+                        outputs[k] = self._paste(batch[k], faces[j], boxes[j], track, int(src[k]))
+            with clock("encode"):
+                for k, frame in enumerate(outputs):
+                    if hook is not None:
+                        hook(int(index[k]), batch[k], frame)
+                    writer.write(frame)
             references.see(src, batch)
         return int(silent.sum())
+
+    def _faces(self, frames: list[np.ndarray], boxes: np.ndarray, sources: np.ndarray, windows: np.ndarray,
+               silent: np.ndarray, references: "_References") -> np.ndarray:
+        """Generated 96x96 faces for frames with a face: crops, references, mel windows, model."""
+        from .faces import crop_faces
+
+        targets = crop_faces(frames, boxes, FACE_SIZE)  # type: ignore[arg-type]  # any sequence
+        refs = np.stack([references.get(int(s), t, bool(q)) for s, t, q in zip(sources, targets, silent)])
+        windows[silent] = audio_mod.SILENCE
+        return self._run(targets, refs, windows)
 
     def _run(self, targets: np.ndarray, refs: np.ndarray, mels: np.ndarray) -> np.ndarray:
         """Generator forward on uint8 crops: (N, 96, 96, 3) x 2 and (N, 80, 16) -> (N, 96, 96, 3) uint8."""

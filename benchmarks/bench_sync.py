@@ -1,0 +1,147 @@
+"""End-to-end `sync` speed per stage, against the bare generator, and peak memory vs input length.
+
+    # per-stage table at width 1.0 and a narrow width on a 30 s 720p clip:
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=100000000000 MALLOC_TOP_PAD_=1073741824 \
+        .venv/bin/python benchmarks/bench_sync.py speed --seconds 30 --widths 1.0 0.25
+    # peak RSS of whole runs (fresh processes) for inputs of several lengths:
+    .venv/bin/python benchmarks/bench_sync.py memory --lengths 6 60 --width 0.125
+
+Inputs are synthetic: a real face photo (scikit-image's astronaut) drifting over a 1280x720
+background, with modulated noise as speech; they are made once under --work. Settings printed
+with every table: model width, batch size, x264 preset, torch threads, detector.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SIZE = (1280, 720)
+FPS = 25
+
+
+def make_inputs(seconds: float, work: Path) -> tuple[Path, Path]:
+    """A 720p face clip and a 16 kHz speech-like wav of ``seconds`` (made once, then reused)."""
+    import cv2
+    import skimage.data
+
+    from attnwav2lip.video import VideoWriter
+
+    work.mkdir(parents=True, exist_ok=True)
+    clip, speech = work / f"face_{seconds:g}s_720p.mp4", work / f"speech_{seconds:g}s.wav"
+    if not clip.exists():
+        face = cv2.resize(skimage.data.astronaut()[0:300, 80:380], (300, 300), interpolation=cv2.INTER_AREA)
+        background = np.tile(np.linspace(40, 200, SIZE[0], dtype=np.uint8)[None, :, None], (SIZE[1], 1, 3))
+        with VideoWriter(clip, FPS, SIZE, preset="ultrafast", crf=20) as writer:
+            for i in range(int(seconds * FPS)):
+                frame = background.copy()
+                x = int(490 + 120 * np.sin(i / 40))
+                y = int(200 + 40 * np.sin(i / 23))
+                frame[y : y + 300, x : x + 300] = face
+                writer.write(frame)
+    if not speech.exists():
+        rate = 16000
+        t = np.arange(int(seconds * rate)) / rate
+        noise = np.random.default_rng(0).standard_normal(t.size)
+        envelope = np.clip(np.sin(2 * np.pi * 1.5 * t), 0, None)  # syllable-like bursts and pauses
+        wav = 0.3 * envelope * (np.sin(2 * np.pi * 150 * t) + 0.3 * noise)
+        with wave.open(str(speech), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(np.round(np.clip(wav, -1, 1) * 32767).astype("<i2").tobytes())
+    return clip, speech
+
+
+def bare_generator_ms(generator, batch_size: int, repeats: int = 5) -> float:
+    """ms per frame of the generator's forward alone on random inputs, after two warm-up batches."""
+    import torch
+
+    mels, faces = torch.randn(batch_size, 1, 80, 16), torch.rand(batch_size, 6, 96, 96)
+    times = []
+    with torch.inference_mode():
+        for i in range(repeats + 2):
+            start = time.perf_counter()
+            generator(mels, faces)
+            if i >= 2:
+                times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times)) / batch_size
+
+
+def speed(args: argparse.Namespace) -> None:
+    import torch
+
+    from attnwav2lip.inference import LipSyncer, SyncOptions
+    from attnwav2lip.models import Generator, GeneratorConfig
+
+    torch.set_num_threads(args.threads)
+    clip, speech = make_inputs(args.seconds, Path(args.work))
+    options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False, progress=False,
+                          detector=args.detector, device="cpu")
+    print(f"clip {args.seconds:g} s 720p @ {FPS} fps; batch {args.batch_size}; x264 preset {args.preset}; "
+          f"torch threads {args.threads}; detector {args.detector} (detect side {options.detect_max_side})")
+    header = "| width | end-to-end fps | bare G ms/frame | decode | detect | generate | blend | encode | non-G total | total ms/frame |"
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for width in args.widths:
+        generator = Generator(GeneratorConfig(width=width)).eval()
+        bare = bare_generator_ms(generator, args.batch_size)
+        out = Path(args.work) / f"out_w{width:g}.mp4"
+        report = LipSyncer(options=options, generator=generator).sync(clip, speech, out)
+        ms = report.ms_per_frame
+        non_g = sum(ms.get(k, 0.0) for k in ("decode", "detect", "blend", "encode"))
+        print(f"| {width:g} | {report.frames / report.seconds:.1f} | {bare:.1f} | {ms['decode']:.1f} | "
+              f"{ms['detect']:.1f} | {ms['generate']:.1f} | {ms['blend']:.1f} | {ms['encode']:.1f} | "
+              f"{non_g:.1f} | {ms['total']:.1f} |", flush=True)
+
+
+def memory(args: argparse.Namespace) -> None:
+    print(f"peak RSS of a whole `sync` process, 720p @ {FPS} fps, width {args.width}, batch {args.batch_size}, "
+          f"preset {args.preset}")
+    print("| input length | frames | peak RSS MB | wall s |")
+    print("|---|---|---|---|")
+    for seconds in args.lengths:
+        clip, speech = make_inputs(seconds, Path(args.work))
+        code = (
+            "import torch, resource, sys\n"
+            f"torch.set_num_threads({args.threads})\n"
+            "from attnwav2lip.inference import LipSyncer, SyncOptions\n"
+            "from attnwav2lip.models import Generator, GeneratorConfig\n"
+            f"g = Generator(GeneratorConfig(width={args.width})).eval()\n"
+            f"o = SyncOptions(batch_size={args.batch_size}, preset={args.preset!r}, detection_cache=False, progress=False)\n"
+            f"r = LipSyncer(options=o, generator=g).sync({str(clip)!r}, {str(speech)!r}, {str(Path(args.work) / 'mem.mp4')!r})\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+            "print(r.frames, int(hwm) // 1024, round(r.seconds, 1))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+        if done.returncode:
+            raise SystemExit(done.stderr[-2000:])
+        frames, peak, wall = done.stdout.split()[-3:]
+        print(f"| {seconds:g} s | {frames} | {peak} | {wall} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=("speed", "memory"))
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
+    parser.add_argument("--lengths", type=float, nargs="+", default=[6.0, 60.0])
+    parser.add_argument("--width", type=float, default=0.125)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--detector", default="auto")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--work", default="/tmp/attnwav2lip-bench")
+    args = parser.parse_args()
+    speed(args) if args.mode == "speed" else memory(args)
+
+
+if __name__ == "__main__":
+    main()
