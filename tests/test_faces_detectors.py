@@ -147,3 +147,20 @@ def test_detector_config_loads_from_a_recipe_mapping(tmp_path):
         assert detector.settings()["max_side"] == 320
     with pytest.raises(ConfigError, match="unknown key"):
         from_dict(DetectorConfig, {"detector": "haar"})
+
+
+def test_real_detections_tracked_through_a_gap(photos, mediapipe_detector):
+    from attnwav2lip.faces import TrackConfig, detect_frames
+
+    image, face = photos["astronaut"]
+    frames = [np.roll(image, 3 * i, axis=1) for i in range(10)]
+    for i in (4, 5, 6):  # the face disappears for three frames (a hand, a cutaway of the same shot)
+        frames[i] = frames[i].copy()
+        frames[i][60:200, 150:320] = 128
+    found = detect_frames(iter(frames), mediapipe_detector, batch_size=4)
+    assert [len(d) for d in found.detections] == [1, 1, 1, 1, 0, 0, 0, 1, 1, 1]
+    track = found.track(TrackConfig(smooth=1, pads=(0, 0, 0, 0)))
+    assert track.present.all() and track.detected.tolist() == [True] * 4 + [False] * 3 + [True] * 3
+    for i in range(10):
+        expected = np.array(face) + [3 * i, 0, 3 * i, 0]
+        assert iou_matrix(track.boxes[i], expected)[0, 0] > 0.8

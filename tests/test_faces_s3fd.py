@@ -173,3 +173,41 @@ def test_bad_weights_are_checkpoint_errors(tmp_path, net):
     torch.save({f"module.{k}": v for k, v in list(net.state_dict().items())[:3]}, wrapped)
     with pytest.raises(CheckpointError, match="not an S3FD state dict"):
         load_s3fd(wrapped)
+
+
+def _loop_reference(outputs: list[torch.Tensor]) -> np.ndarray:
+    """Reference A.7 written the original's way: one cell at a time, float64 priors, unstable sort."""
+    rows = []
+    for source in range(6):
+        prob = torch.softmax(outputs[2 * source], dim=1)[0, 1].numpy()
+        loc = outputs[2 * source + 1][0].numpy()
+        stride = 2 ** (source + 2)
+        for r, c in zip(*np.where(prob > 0.05)):
+            prior = torch.tensor([[stride / 2 + c * stride, stride / 2 + r * stride, 4.0 * stride, 4.0 * stride]])
+            box = decode(torch.from_numpy(loc[:, r, c]).view(1, 4), prior)[0].numpy()
+            rows.append([*box, prob[r, c]])
+    dets = np.array(rows, np.float32)
+    keep, order = [], dets[:, 4].argsort()[::-1]
+    while order.size:
+        i, rest = order[0], order[1:]
+        keep.append(i)
+        w = np.maximum(0.0, np.minimum(dets[i, 2], dets[rest, 2]) - np.maximum(dets[i, 0], dets[rest, 0]) + 1)
+        h = np.maximum(0.0, np.minimum(dets[i, 3], dets[rest, 3]) - np.maximum(dets[i, 1], dets[rest, 1]) + 1)
+        area = lambda d: (d[..., 2] - d[..., 0] + 1) * (d[..., 3] - d[..., 1] + 1)  # noqa: E731
+        order = rest[w * h / (area(dets[i]) + area(dets[rest]) - w * h) <= 0.3]
+    kept = dets[keep]
+    return kept[kept[:, 4] > 0.5]
+
+
+def test_vectorised_postprocess_matches_a_cell_by_cell_reference():
+    generator = torch.Generator().manual_seed(3)
+    sizes = [(24, 32), (12, 16), (6, 8), (7, 8), (4, 4), (2, 2)]
+    outputs = []
+    for rows, cols in sizes:
+        conf = torch.randn(1, 2, rows, cols, generator=generator) * 2 + torch.tensor([1.5, 0.0]).view(1, 2, 1, 1)
+        outputs += [conf, torch.randn(1, 4, rows, cols, generator=generator)]
+    (found,) = postprocess(outputs)
+    expected = _loop_reference(outputs)
+    assert len(found) == len(expected) > 3
+    np.testing.assert_allclose(found.boxes, expected[:, :4], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(found.scores, expected[:, 4], rtol=1e-6)
