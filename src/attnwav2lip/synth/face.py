@@ -365,6 +365,11 @@ def _paint_over(over: np.ndarray, over_a: np.ndarray, mask: np.ndarray, colour: 
 
 # ----------------------------------------------------------------------------- per frame
 
+def _opaque(colour: tuple[float, ...]) -> tuple[float, ...]:
+    """An RGB colour with alpha 255, so drawing works on RGB and on RGBA canvases alike."""
+    return (*colour[:3], 255.0)
+
+
 def _to_int(points: np.ndarray) -> np.ndarray:
     return np.round(points * _ONE).astype(np.int32)
 
@@ -381,8 +386,8 @@ def draw_eyelids(img: np.ndarray, sprite: Sprite, closure: float) -> None:
         cap = top.copy()
         cap[:, 1] -= 0.25 * g.eye_h
         lid = np.concatenate([cap, edge[::-1]])
-        cv2.fillPoly(img, [_to_int(lid)], sprite.lid, _AA, _SHIFT)
-        cv2.polylines(img, [_to_int(edge)], False, sprite.lash, lash_w, _AA, _SHIFT)
+        cv2.fillPoly(img, [_to_int(lid)], _opaque(sprite.lid), _AA, _SHIFT)
+        cv2.polylines(img, [_to_int(edge)], False, _opaque(sprite.lash), lash_w, _AA, _SHIFT)
 
 
 def mouth_contours(g: Geometry, p: np.ndarray, n: int = 17) -> dict[str, np.ndarray]:
@@ -426,40 +431,40 @@ def draw_mouth(img: np.ndarray, sprite: Sprite, p: np.ndarray) -> None:
     lt, teeth = float(p[LIP_TEETH]), float(p[TEETH])
     if gap > 0.5:
         cavity = tuple(d + (t - d) * lt for d, t in zip(_CAVITY, _TEETH))
-        cv2.fillPoly(img, [_to_int(np.concatenate([iu, il[::-1]]))], tuple(255 * v for v in cavity), _AA, _SHIFT)
+        cv2.fillPoly(img, [_to_int(np.concatenate([iu, il[::-1]]))], _opaque(tuple(255 * v for v in cavity)), _AA, _SHIFT)
         if gap > 0.1 * g.a:
             tongue = _ellipse(g.mouth_x, il[len(il) // 2, 1] - 0.2 * gap, (il[-1, 0] - il[0, 0]) * 0.28, 0.28 * gap, 24)
-            cv2.fillPoly(img, [_to_int(tongue)], tuple(255 * v for v in _TONGUE), _AA, _SHIFT)
+            cv2.fillPoly(img, [_to_int(tongue)], _opaque(tuple(255 * v for v in _TONGUE)), _AA, _SHIFT)
         band = teeth * min(0.1 * g.a, 0.5 * gap)
         if band > 0.5:
             k = len(iu) // 5
             upper = iu[k:-k]
             lower = upper + [0.0, band]
             cv2.fillPoly(img, [_to_int(np.concatenate([upper - [0.0, 2.0], lower[::-1]]))],
-                         tuple(255 * v for v in _TEETH), _AA, _SHIFT)
+                         _opaque(tuple(255 * v for v in _TEETH)), _AA, _SHIFT)
             low_band = teeth * min(0.06 * g.a, 0.2 * gap)
             if low_band > 0.5:
                 lo = il[k:-k]
                 cv2.fillPoly(img, [_to_int(np.concatenate([lo - [0.0, low_band], (lo + [0.0, 2.0])[::-1]]))],
-                             tuple(230 * v for v in _TEETH), _AA, _SHIFT)
-    cv2.fillPoly(img, [_to_int(np.concatenate([c["outer_upper"], iu[::-1]]))], sprite.lip_upper, _AA, _SHIFT)
-    cv2.fillPoly(img, [_to_int(np.concatenate([il, c["outer_lower"][::-1]]))], sprite.lip_lower, _AA, _SHIFT)
+                             _opaque(tuple(230 * v for v in _TEETH)), _AA, _SHIFT)
+    cv2.fillPoly(img, [_to_int(np.concatenate([c["outer_upper"], iu[::-1]]))], _opaque(sprite.lip_upper), _AA, _SHIFT)
+    cv2.fillPoly(img, [_to_int(np.concatenate([il, c["outer_lower"][::-1]]))], _opaque(sprite.lip_lower), _AA, _SHIFT)
     mid = len(il) // 2
     hx, hy = g.mouth_x, (il[mid, 1] + c["outer_lower"][mid, 1]) / 2
     hw = (il[-1, 0] - il[0, 0]) * 0.22
     hh = max(0.5, (c["outer_lower"][mid, 1] - il[mid, 1]) * 0.18)
-    cv2.fillPoly(img, [_to_int(_ellipse(hx, hy, hw, hh, 20))], sprite.lip_highlight, _AA, _SHIFT)
+    cv2.fillPoly(img, [_to_int(_ellipse(hx, hy, hw, hh, 20))], _opaque(sprite.lip_highlight), _AA, _SHIFT)
     if gap < 1.5:
         width = max(1, round(0.02 * g.a * (1 + 1.5 * float(p[PRESS]))))
-        cv2.polylines(img, [_to_int(iu)], False, sprite.lip_line, width, _AA, _SHIFT)
+        cv2.polylines(img, [_to_int(iu)], False, _opaque(sprite.lip_line), width, _AA, _SHIFT)
 
 
 def draw_over(img: np.ndarray, sprite: Sprite) -> None:
-    """Lay the over layer (moustache, glasses) onto the canonical frame, in place."""
+    """Lay the over layer (moustache, glasses) onto the canonical frame (RGB or RGBA), in place."""
     x0, y0, x1, y1 = sprite.over_box
     if x1 <= x0:
         return
-    roi = img[y0:y1, x0:x1].astype(np.float32)
+    roi = img[y0:y1, x0:x1, :3].astype(np.float32)
     roi *= 1.0 - sprite.over_alpha
     roi += sprite.over_rgb
-    img[y0:y1, x0:x1] = (roi + 0.5).astype(np.uint8)
+    img[y0:y1, x0:x1, :3] = (roi + 0.5).astype(np.uint8)

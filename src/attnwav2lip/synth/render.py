@@ -140,6 +140,10 @@ class Renderer:
         sprite = build_sprite(identity, side, motion.light)
         self.sprite: Sprite = sprite
         self._rgba = np.dstack([sprite.rgb, sprite.alpha])
+        self._canvas = np.empty_like(self._rgba)
+        ys, xs = np.nonzero(sprite.alpha)
+        x0, x1, y0, y1 = xs.min(), xs.max() + 1.0, ys.min(), ys.max() + 1.0
+        self._extent = np.array([[x0, x1, x1, x0], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])  # sprite's bounds
         g = sprite.geom
         mean_pose = motion.pose.mean(axis=0)
         hom = homography(g, mean_pose, self.width, self.height)
@@ -155,20 +159,27 @@ class Renderer:
     def frame(self, index: int, mouth: np.ndarray) -> np.ndarray:
         """Frame `index` of the motion track with mouth parameters `mouth` (6,): uint8 (H, W, 3) RGB."""
         m = self.motion
-        canvas = self._rgba.copy()
-        rgb = canvas[..., :3].copy()
-        draw_eyelids(rgb, self.sprite, float(m.blink[index]))
-        draw_mouth(rgb, self.sprite, mouth)
-        draw_over(rgb, self.sprite)
-        canvas[..., :3] = rgb
+        canvas = self._canvas
+        np.copyto(canvas, self._rgba)
+        draw_eyelids(canvas, self.sprite, float(m.blink[index]))
+        draw_mouth(canvas, self.sprite, mouth)
+        draw_over(canvas, self.sprite)
         hom = homography(self.sprite.geom, m.pose[index], self.width, self.height)
-        warped = cv2.warpPerspective(canvas, hom, (self.width, self.height), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        alpha = cv2.merge([warped[..., 3]] * 3)
-        fg = cv2.multiply(warped[..., :3], alpha, scale=1 / 255)
-        bg = cv2.multiply(self.background, cv2.bitwise_not(alpha), scale=1 / 255)
-        out = cv2.add(fg, bg)
-        out = cv2.multiply(out, tuple(float(x) for x in m.gain[index]) + (0.0,))
+        out = self.background.copy()
+        corners = hom @ self._extent
+        corners = corners[:2] / corners[2]
+        x0, y0 = np.maximum(np.floor(corners.min(axis=1)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(corners.max(axis=1)).astype(int) + 2, (self.width, self.height))
+        if x1 > x0 and y1 > y0:  # warp and blend only the head's bounding box
+            shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]])
+            warped = cv2.warpPerspective(canvas, shift @ hom, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR,
+                                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            weight = warped[..., 3].astype(np.float32) * np.float32(1 / 255)
+            out[y0:y1, x0:x1] = cv2.blendLinear(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), out[y0:y1, x0:x1],
+                                                weight, 1.0 - weight)
+        gain = m.gain[index]
+        lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain[None, :] + 0.5, 0, 255).astype(np.uint8)
+        out = cv2.LUT(out, lut.reshape(256, 1, 3))
         k = index % len(self._noise_up)
         out = cv2.subtract(cv2.add(out, self._noise_up[k]), self._noise_down[k])
         if m.jpeg:
