@@ -106,14 +106,18 @@ def bench_s3fd() -> None:
     from attnwav2lip.faces.s3fd import S3FDNet, postprocess, prepare
 
     net = S3FDNet().eval()
-    for label, (height, width) in {"256x256": (256, 256), "1280x720 / 1920x1080 -> 640x360": (360, 640)}.items():
-        x = prepare(np.zeros((1, height, width, 3), np.uint8))
-        with torch.inference_mode():
-            wall, cpu = timings(lambda: net(x), 2, warmup=1)
-            out = net(x)
-        post = time_ms(lambda: postprocess(out), 2, warmup=1)
-        print(f"  s3fd network (random weights)  {label}: {wall:7.0f} / {cpu:7.0f} ms; decoding + NMS of "
-              f"{len(postprocess(out)[0])} random-weight boxes {post:.0f} ms")  # fmt: skip
+    default_threads = torch.get_num_threads()
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        for label, (height, width) in {"256x256": (256, 256), "640x360 (720p/1080p at max_side 640)": (360, 640)}.items():
+            x = prepare(np.zeros((1, height, width, 3), np.uint8))
+            with torch.inference_mode():
+                wall, cpu = timings(lambda: net(x), 3, warmup=1)
+                out = net(x)
+            post = time_ms(lambda: postprocess(out), 2, warmup=1)
+            print(f"  s3fd network, {threads} thread(s), {label}: {wall:6.0f} / {cpu:6.0f} ms; decoding + NMS of "
+                  f"{len(postprocess(out)[0])} random-weight boxes {post:.0f} ms")  # fmt: skip
+    torch.set_num_threads(default_threads)
 
 
 def main() -> None:

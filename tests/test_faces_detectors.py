@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attnwav2lip.errors import ConfigError, DependencyError
-from attnwav2lip.faces import Detections, create_detector, iou_matrix, lower_face_polygon
+from attnwav2lip.faces import Detections, create_detector, iou_matrix, lip_polygon, lower_face_polygon
 from attnwav2lip.faces.detection import downscale
 
 # Face-oval boxes (the package's box convention) measured with mediapipe's face mesh.
@@ -45,6 +45,11 @@ def test_mediapipe_box_lands_on_the_face(photos, mediapipe_detector, name):
     # the jaw polygon lies in the lower part of the face box
     assert polygon is not None and polygon[:, 1].min() > (face[1] + face[3]) / 2 - 5
     assert polygon[:, 1].max() < face[3] + 8
+    lips = lip_polygon(marks)
+    # the mouth: centred horizontally in the face, in its lower third, well inside the jaw polygon
+    width, height = face[2] - face[0], face[3] - face[1]
+    assert abs(lips[:, 0].mean() - (face[0] + face[2]) / 2) < 0.1 * width
+    assert face[1] + 0.6 * height < lips[:, 1].mean() < face[3] - 0.1 * height
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace"])

@@ -48,7 +48,15 @@ from .boxes import BoxAdjust, clip_boxes, iou_matrix, pad_boxes
 from .cache import DetectionCache, content_digest, default_cache_dir, detect_video
 from .detection import Detections, Detector
 from .factory import DetectorConfig, create_detector
-from .geometry import crop_face, crop_faces, lower_face_mask, lower_face_polygon, match_colour, paste_face
+from .geometry import (
+    crop_face,
+    crop_faces,
+    lip_polygon,
+    lower_face_mask,
+    lower_face_polygon,
+    match_colour,
+    paste_face,
+)
 from .scan import VideoDetections, detect_frames
 from .scenes import SceneCutDetector, scene_cuts
 from .tracking import FaceTrack, TrackConfig, smooth_boxes, track_faces
@@ -66,7 +74,7 @@ __all__ = [
     "BoxAdjust", "DetectionCache", "Detections", "Detector", "DetectorConfig", "FaceTrack",
     "FrameTransform", "SceneCutDetector", "TrackConfig", "VideoDetections", "clip_boxes",
     "content_digest", "create_detector", "crop_face", "crop_faces", "default_cache_dir",
-    "detect_frames", "detect_video", "iou_matrix", "lower_face_mask", "lower_face_polygon",
+    "detect_frames", "detect_video", "iou_matrix", "lip_polygon", "lower_face_mask", "lower_face_polygon",
     "match_colour", "pad_boxes", "paste_face", "scene_cuts", "smooth_boxes", "track_faces",
     *_BACKENDS,
 ]  # fmt: skip

@@ -14,6 +14,8 @@ from .boxes import int_box
 _OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
          148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)  # fmt: skip
 _NOSE_TIP, _SUBNASALE = 1, 2
+# Outer lip contour of the mesh, in order around the mouth (mediapipe's FACEMESH_LIPS outer ring).
+_OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 _MASK_SIDE = 128  # masks are drawn and blurred at most this wide, then resized to the box
 
 
@@ -41,6 +43,14 @@ def lower_face_polygon(mesh: np.ndarray) -> np.ndarray | None:
     oval = mesh[list(_OVAL)]
     lower = oval[oval[:, 1] >= mesh[_NOSE_TIP, 1]]
     return np.concatenate([lower, mesh[[_SUBNASALE]]]) if len(lower) >= 3 else None
+
+
+def lip_polygon(mesh: np.ndarray) -> np.ndarray | None:
+    """The outer lip contour (20 points, frame pixels) from 468 mesh points; None if the mesh is missing."""
+    mesh = np.asarray(mesh, np.float32)
+    if mesh.shape != (468, 2) or not np.isfinite(mesh).all():
+        return None
+    return mesh[list(_OUTER_LIPS)]
 
 
 def lower_face_mask(height: int, width: int, polygon: np.ndarray | None = None, feather: float = 0.1) -> np.ndarray:
