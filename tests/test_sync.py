@@ -314,3 +314,35 @@ def test_cli_errors(tmp_path: Path, media: dict[str, Path], capsys: pytest.Captu
     assert re.search(message, err), err
     assert "Traceback" not in err and err.count("error:") == 1
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) in ([], ["blank.mp4"])
+
+
+def test_face_options(tmp_path: Path, media: dict[str, Path], face_image: np.ndarray) -> None:
+    """--face-index picks a face (there is only one: index 1 finds none), --detector, --nosmooth,
+    --pads, --landmarks and --device change what runs."""
+    pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def run(**extra) -> object:
+        options = SyncOptions(**FAST, **extra)
+        return LipSyncer(options=options, generator=SpyGenerator.make()).sync(
+            media["face"], media["speech"], tmp_path / "o.mp4", hook=lambda i, s, d: pairs.__setitem__(i, (s, d)))
+
+    assert run(face_index=1, smooth=False).missing_face_frames == 13
+    assert all(np.array_equal(*pair) for pair in pairs.values())
+    assert run(detector="haar", pads=(0, 0, 0, 0), device="cpu").missing_face_frames == 0
+    changed = [np.argwhere(np.any(s != d, axis=2)) for s, d in pairs.values()]
+    assert all(len(c) for c in changed)
+    run(landmarks=True)  # mask from the mesh's jaw line; the upper face never changes
+    src, dst = pairs[0]
+    assert np.any(src != dst) and np.array_equal(src[:40], dst[:40])
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_unavailable_device_is_a_user_error(tmp_path: Path, media: dict[str, Path],
+                                            capsys: pytest.CaptureFixture, device: str) -> None:
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available() or device == "mps" and torch.backends.mps.is_available():
+        pytest.skip(f"{device} is available here")
+    code = _cli(media, tmp_path / "o.mp4", "--face", str(media["face"]), "--audio", str(media["speech"]),
+                "--device", device)
+    assert code == 2 and "not available" in capsys.readouterr().err
