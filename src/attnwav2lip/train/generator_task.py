@@ -54,11 +54,11 @@ class GeneratorTask:
             with no_sync(self.generator, last=i == n - 1):
                 with self.runtime.autocast():
                     generated = self.generator(batch["indiv_mels"], batch["faces"])
-                terms = {"l1": l1(generated, batch["gt"])}
-                if alpha > 0:
-                    terms["sync"] = self.expert(generated, batch["mel"])
-                if beta > 0:
-                    terms["gen"] = self.adversary.generator_loss(generated)
+                    terms = {"l1": l1(generated, batch["gt"])}
+                    if alpha > 0:
+                        terms["sync"] = self.expert(generated, batch["mel"])
+                    if beta > 0:
+                        terms["gen"] = self.adversary.generator_loss(generated)
                 loss = (1 - alpha - beta) * terms["l1"] + alpha * terms.get("sync", 0.0) + beta * terms.get("gen", 0.0)
                 (loss / n).backward()
             for key, value in {**terms, "loss": loss}.items():
@@ -74,7 +74,7 @@ class GeneratorTask:
         """L1 and sync loss (always computed here: the 0.75 rule needs it)."""
         with self.runtime.autocast():
             generated = self.generator(batch["indiv_mels"], batch["faces"])
-        return {"l1": l1(generated, batch["gt"]).item(), "sync": self.expert(generated, batch["mel"]).item()}
+            return {"l1": l1(generated, batch["gt"]).item(), "sync": self.expert(generated, batch["mel"]).item()}
 
     def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
         """Apply the 0.75 rule to the validation's mean sync loss; record alpha from now on."""

@@ -31,11 +31,11 @@ class ShardedBatchSampler:
     """
 
     def __init__(self, length: int, global_batch: int, *, rank: int = 0, world_size: int = 1,
-                 seed: int = 0, shuffle: bool = True) -> None:
+                 seed: int = 0, shuffle: bool = True, name: str = "dataset") -> None:
         if global_batch % world_size:
             raise ConfigError(f"the batch size {global_batch} is not divisible by the {world_size} processes")
         if length < global_batch:
-            raise ConfigError(f"the dataset has {length} samples, fewer than one batch of {global_batch}")
+            raise ConfigError(f"the {name} has {length} samples, fewer than one batch of {global_batch}")
         self.length = length
         self.global_batch = global_batch
         self.share = global_batch // world_size

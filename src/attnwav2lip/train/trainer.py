@@ -70,9 +70,9 @@ class Trainer:
         self.val_set = val_set
         seed = runtime.options.seed
         self.sampler = ShardedBatchSampler(len(train_set), data.batch_size, rank=runtime.rank,
-                                           world_size=runtime.world_size, seed=seed)
+                                           world_size=runtime.world_size, seed=seed, name="training set")
         self.val_sampler = ShardedBatchSampler(len(val_set), data.batch_size, rank=runtime.rank,
-                                               world_size=runtime.world_size, shuffle=False)
+                                               world_size=runtime.world_size, shuffle=False, name="validation set")
         self.step = 0
         self.position = Position()
         self.last_validation: dict[str, float] = {}
@@ -92,32 +92,31 @@ class Trainer:
         """Train to ``max_steps``; returns the last validation's metrics (empty if none ran)."""
         recorder = Recorder(self.run_dir, enabled=self.runtime.is_main)
         progress = _progress(self.schedule.max_steps, self.step, self.runtime)
-        window: list[dict[str, float]] = []
-        tick = time.perf_counter()
+        window: list[dict[str, float]] = []  # metrics since the last log record
+        busy = 0.0  # seconds spent loading and stepping since then (validation and saving excluded)
         try:
             while self.step < self.schedule.max_steps:
+                tick = time.perf_counter()
                 for batch in self._epoch_batches():
                     self.task.set_training(True)
-                    metrics = self.task.train_step(_split(self._to_device(batch), self.data.grad_accum))
+                    window.append(self.task.train_step(_split(self._to_device(batch), self.data.grad_accum)))
                     self.step += 1
                     self._advance()
-                    window.append(metrics)
                     progress.update(1)
+                    busy += time.perf_counter() - tick
                     if self.step % self.schedule.log_every == 0:
-                        seconds = (time.perf_counter() - tick) / len(window)
                         logged = self.runtime.all_mean(_mean(window))
-                        recorder.log("train", self.step, {**logged, "sec_per_step": seconds})
-                        progress.set_postfix({k: f"{v:.4f}" for k, v in logged.items()})
-                        window, tick = [], time.perf_counter()
+                        recorder.log("train", self.step, {**logged, "sec_per_step": busy / len(window)})
+                        progress.set_postfix({k: f"{v:.3g}" for k, v in logged.items()})
+                        window, busy = [], 0.0
                     if self.step % self.schedule.eval_every == 0:
                         self.last_validation = self._validate()
                         recorder.log("val", self.step, self.last_validation)
-                        tick = time.perf_counter()
                     if self.step % self.schedule.checkpoint_every == 0 or self.step == self.schedule.max_steps:
                         self._checkpoint()
-                        tick = time.perf_counter()
                     if self.step >= self.schedule.max_steps:
                         break
+                    tick = time.perf_counter()
         finally:
             progress.close()
             recorder.close()

@@ -1,0 +1,98 @@
+"""Seconds per training step of each recipe in configs/, on this machine (synthetic batches, no data loading).
+
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=100000000000 MALLOC_TOP_PAD_=1073741824 \
+        .venv/bin/python benchmarks/bench_train.py [--recipes synth_cpu synth_cpu_expert] [--steps 5] [--threads 2]
+        [--set model.width=0.125 data.batch_size=4]   (to try other sizes)
+
+One step is what the trainer runs per optimiser step: forward, losses, backward and Adam for the
+recipe's global batch (and, for the generator, the discriminator's step). The generator is timed
+twice: before the 0.75 rule fires (alpha = 0: no sync term) and after (the frozen expert's
+forward and backward added). Random weights: the cost does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from attnwav2lip.config import load_recipe
+from attnwav2lip.models import Generator, LipSyncExpert, QualityDiscriminator
+from attnwav2lip.train import ExpertTrainConfig, TrainConfig, with_overrides
+from attnwav2lip.train.adversarial import Adversary
+from attnwav2lip.train.expert_task import ExpertTask
+from attnwav2lip.train.generator_task import GeneratorTask
+from attnwav2lip.train.runtime import start
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def generator_batch(b: int, t: int) -> dict[str, torch.Tensor]:
+    return {"faces": torch.rand(b, 6, t, 96, 96), "indiv_mels": torch.randn(b, t, 1, 80, 16),
+            "mel": torch.randn(b, 1, 80, 16), "gt": torch.rand(b, 3, t, 96, 96)}
+
+
+def expert_batch(b: int, t: int) -> dict[str, torch.Tensor]:
+    return {"faces": torch.rand(b, 3 * t, 48, 96), "mel": torch.randn(b, 1, 80, 16),
+            "label": (torch.rand(b, 1) < 0.5).float()}
+
+
+def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int) -> tuple[float, float]:
+    """Median wall-clock and mean process-CPU seconds of one step (CPU time / threads is what an
+    idle machine's wall clock would show; on a shared machine the wall clock also counts waiting)."""
+    task.set_training(True)
+    for _ in range(2):  # warm-up: allocator and oneDNN primitive caches
+        task.train_step([batch])
+    times = []
+    cpu = time.process_time()
+    for _ in range(steps):
+        tick = time.perf_counter()
+        task.train_step([batch])
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times), (time.process_time() - cpu) / steps
+
+
+def bench(name: str, steps: int, overrides: dict[str, object]) -> list[tuple[str, int, float, tuple[float, float]]]:
+    """(variant, global batch, width, (wall, CPU) seconds per step) rows of one recipe."""
+    if "expert" in name:
+        config = with_overrides(load_recipe(ExpertTrainConfig, CONFIGS / f"{name}.yaml"), overrides)
+        runtime = start(config.runtime)
+        task = ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
+        batch = expert_batch(config.data.batch_size, config.data.sampling.window.window)
+        return [(name, config.data.batch_size, config.model.width, seconds_per_step(task, batch, steps))]
+    rows = []
+    base = with_overrides(load_recipe(TrainConfig, CONFIGS / f"{name}.yaml"), overrides)
+    batch = generator_batch(base.data.batch_size, base.data.sampling.window.window)
+    for label, schedule in (("alpha=0", "rule"), ("alpha on", "fixed")):
+        config = with_overrides(base, {"sync.schedule": schedule})
+        runtime = start(config.runtime)
+        adversary = Adversary(QualityDiscriminator(config.gan.model), config.gan, runtime) if config.gan.enabled else None
+        task = GeneratorTask(Generator(config.model), LipSyncExpert(width=config.model.width), adversary, config, runtime)
+        rows.append((f"{name} ({label})", config.data.batch_size, config.model.width,
+                     seconds_per_step(task, batch, steps)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=["synth_cpu_expert", "synth_cpu"])
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per recipe (median reported)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. model.width=0.125")
+    args = parser.parse_args()
+    overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
+    print(f"{'recipe':34s} {'batch':>5s} {'width':>5s} {'wall s/step':>11s} {'CPU s/step':>10s} {'windows/s':>9s}")
+    for name in args.recipes:
+        for variant, batch, width, (wall, cpu) in bench(name, args.steps, overrides):
+            print(f"{variant:34s} {batch:5d} {width:5.2f} {wall:11.3f} {cpu:10.3f} {batch / wall:9.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
