@@ -41,11 +41,11 @@ def expert_batch(b: int, t: int) -> dict[str, torch.Tensor]:
             "label": (torch.rand(b, 1) < 0.5).float()}
 
 
-def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int) -> tuple[float, float]:
+def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int, warmup: int) -> tuple[float, float]:
     """Median wall-clock and mean process-CPU seconds of one step (CPU time / threads is what an
     idle machine's wall clock would show; on a shared machine the wall clock also counts waiting)."""
     task.set_training(True)
-    for _ in range(2):  # warm-up: allocator and oneDNN primitive caches
+    for _ in range(warmup):  # allocator and oneDNN primitive caches
         task.train_step([batch])
     times = []
     cpu = time.process_time()
@@ -56,14 +56,14 @@ def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int) -
     return statistics.median(times), (time.process_time() - cpu) / steps
 
 
-def bench(name: str, steps: int, overrides: dict[str, object]) -> list[tuple[str, int, float, tuple[float, float]]]:
+def bench(name: str, steps: int, warmup: int, overrides: dict[str, object]) -> list[tuple[str, int, float, tuple[float, float]]]:
     """(variant, global batch, width, (wall, CPU) seconds per step) rows of one recipe."""
     if "expert" in name:
         config = with_overrides(load_recipe(ExpertTrainConfig, CONFIGS / f"{name}.yaml"), overrides)
         runtime = start(config.runtime)
         task = ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
         batch = expert_batch(config.data.batch_size, config.data.sampling.window.window)
-        return [(name, config.data.batch_size, config.model.width, seconds_per_step(task, batch, steps))]
+        return [(name, config.data.batch_size, config.model.width, seconds_per_step(task, batch, steps, warmup))]
     rows = []
     base = with_overrides(load_recipe(TrainConfig, CONFIGS / f"{name}.yaml"), overrides)
     batch = generator_batch(base.data.batch_size, base.data.sampling.window.window)
@@ -73,7 +73,7 @@ def bench(name: str, steps: int, overrides: dict[str, object]) -> list[tuple[str
         adversary = Adversary(QualityDiscriminator(config.gan.model), config.gan, runtime) if config.gan.enabled else None
         task = GeneratorTask(Generator(config.model), LipSyncExpert(width=config.model.width), adversary, config, runtime)
         rows.append((f"{name} ({label})", config.data.batch_size, config.model.width,
-                     seconds_per_step(task, batch, steps)))
+                     seconds_per_step(task, batch, steps, warmup)))
     return rows
 
 
@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=["synth_cpu_expert", "synth_cpu"])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per recipe (median reported)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. model.width=0.125")
     args = parser.parse_args()
@@ -90,7 +91,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
     print(f"{'recipe':34s} {'batch':>5s} {'width':>5s} {'wall s/step':>11s} {'CPU s/step':>10s} {'windows/s':>9s}")
     for name in args.recipes:
-        for variant, batch, width, (wall, cpu) in bench(name, args.steps, overrides):
+        for variant, batch, width, (wall, cpu) in bench(name, args.steps, args.warmup, overrides):
             print(f"{variant:34s} {batch:5d} {width:5.2f} {wall:11.3f} {cpu:10.3f} {batch / wall:9.1f}", flush=True)
 
 
