@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..errors import AttnWav2LipError, ConfigError, MediaError
 from .protocols import ListOrder, Pair, random_pairing, read_pair_list, resolve_media, write_pair_list
@@ -66,8 +66,9 @@ def evaluate_videos(
         with wild.create() as detector:
             results = score_files(items, wild_scorer(evaluator, detector, options, wild_config), bar)
         protocol = f"{WILD_PROTOCOL}, {wild.name} detector, tracks > {wild_config.min_track} frames"
-    protocol += (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
-    return write_summary(_folder(out_dir), results, label or evaluator_label(checkpoint), protocol, name)
+    return write_summary(
+        _folder(out_dir), results, label or evaluator_label(checkpoint), _describe(protocol, options), name
+    )
 
 
 def evaluate_generator(
@@ -111,8 +112,7 @@ def evaluate_generator(
             continue
         results += score_files([(target, audio)], scorer)
     generator = Path(checkpoint).name if checkpoint else "an untrained generator"
-    protocol = f"{LRS_PROTOCOL}, generated from {Path(test_list).name} with {generator}"
-    protocol += (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
+    protocol = _describe(f"{LRS_PROTOCOL}, generated from {Path(test_list).name} with {generator}", options)
     return write_summary(_folder(out_dir), results, label or evaluator_label(evaluator_checkpoint), protocol, name)
 
 
@@ -181,7 +181,12 @@ def _folder(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def _progress_bar(desc: str):  # -> Callable[[Iterable], Iterable]
+def _describe(protocol: str, options: ScoringOptions) -> str:
+    """The protocol line of a summary: what was scored and how."""
+    return protocol + (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
+
+
+def _progress_bar(desc: str) -> Callable[[Iterable], Iterable]:
     from tqdm import tqdm
 
     return lambda items: tqdm(items, desc=desc, unit="video", dynamic_ncols=True)
