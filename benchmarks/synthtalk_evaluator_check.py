@@ -17,7 +17,6 @@ import numpy as np
 
 from attnwav2lip.checkpoints import load_model
 from attnwav2lip.metrics import sync_scores
-from attnwav2lip.metrics.evaluator_training import load_clips  # noqa: F401 - documents where the split rule lives
 from attnwav2lip.metrics.lse import SAMPLES_PER_FRAME
 
 
@@ -38,7 +37,7 @@ def main() -> None:
 
     evaluator = load_model(args.evaluator, kind="evaluator")
     records = [r for r in read_manifest(args.corpus) if r["split"] == args.split]
-    held_out = [r for k, r in enumerate(records) if k % args.val_every == 0]
+    held_out = [r for k, r in enumerate(records) if k % args.val_every == 0]  # train-evaluator's hold-out rule
     rows: dict[int, list[tuple[float, float, int]]] = {s: [] for s in args.shifts}
     for record in held_out:
         frames = read_scoring_frames(Path(args.corpus) / record["video"])
