@@ -34,7 +34,7 @@ from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoWriter, iter_frames, probe,
 if TYPE_CHECKING:
     from torch import nn
 
-    from .faces import FaceTrack, FrameTransform
+    from .faces import FaceTrack
 
 LOOPS = ("pingpong", "forward")
 REFERENCES = ("frame", "window", "neutral")
@@ -379,7 +379,8 @@ class LipSyncer:
     def _track(self, source: _FaceSource, num_out: int, clock: _Stopwatch) -> "FaceTrack":
         """Pass 1: the speaker's box for every source frame that the output uses."""
         from .config import to_dict
-        from .faces import Detections, DetectionCache, DetectorConfig, TrackConfig, detect_video, track_faces
+        from .faces import (Detections, DetectionCache, DetectorConfig, TrackConfig, VideoDetections, detect_frames,
+                            detect_video, track_faces)
 
         opts = self.options
         config = TrackConfig(speaker=opts.face_index, smooth=5 if opts.smooth else 1, pads=tuple(opts.pads),
@@ -400,12 +401,10 @@ class LipSyncer:
             if opts.detection_cache and not source.still:
                 found = detect_video(source.path, frames, detector, cache=DetectionCache(), settings=settings)
             else:
-                from .faces import detect_frames
-
                 found = detect_frames(frames(), detector)
         for times in (clock.wall, clock.cpu):
             times["detect"] -= times["decode"]  # pass 1 so far: decoding happened inside detection
-        scaled = type(found)(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
+        scaled = VideoDetections(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
         return scaled.track(config)
 
     def _generate(
