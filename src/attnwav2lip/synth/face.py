@@ -273,7 +273,7 @@ def _draw_facial_hair(img: np.ndarray, ident: Identity, g: Geometry, face: np.nd
     if kind == "stubble":
         _paint(img, _blur(region, 0.03 * g.a) * 0.3 * grain, hair * 0.6)
     else:
-        _paint(img, _blur(region, 0.04 * g.a) * np.clip(0.8 * grain, 0, 0.95), hair * 0.9)
+        _paint(img, _blur(region, 0.04 * g.a) * np.clip(0.65 * grain, 0, 0.8), hair * 0.9)
 
 
 def _draw_eye(img: np.ndarray, ident: Identity, g: Geometry, side: int) -> None:
@@ -333,7 +333,7 @@ def _draw_nose(img: np.ndarray, g: Geometry, skin: np.ndarray, ident: Identity, 
 def _draw_glasses(over: np.ndarray, over_a: np.ndarray, ident: Identity, g: Geometry) -> None:
     size = g.size
     colour = np.asarray(ident.glasses_colour, np.float32) * 255
-    thick = max(1, round(0.045 * g.a))
+    thick = max(1, round(0.035 * g.a))
     frame = np.zeros((size, size), np.uint8)
     lens = np.zeros((size, size), np.uint8)
     for side in (-1, 1):

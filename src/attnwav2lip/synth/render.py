@@ -1,8 +1,8 @@
 """`render(identity, motion, mouth_track) -> frames`, and the ground-truth face box of every frame.
 
 Per frame: copy the head sprite (RGBA, canonical canvas), draw eyelids and mouth, lay the over
-layer, warp with the pose homography, composite over the clip's background, then apply light
-gain, camera noise and (optionally) a JPEG round trip. All steps are deterministic, so a render
+layer, warp with the pose homography, composite over the clip's background, lay the shirt over
+the neck, then apply light gain, camera noise and (optionally) a JPEG round trip. All steps are deterministic, so a render
 is reproducible bit for bit from (identity, motion, mouth track, size).
 """
 
@@ -87,12 +87,8 @@ def face_boxes(g: Geometry, pose: np.ndarray, size: Size) -> np.ndarray:
     return out
 
 
-def background(kind: str, seed: int, width: int, height: int, shirt: tuple[float, float, float],
-               shoulders: tuple[float, float, float]) -> np.ndarray:
-    """A clip's static background with the person's torso: uint8 (H, W, 3).
-
-    `shoulders` = (centre x, top y, half-width) in pixels.
-    """
+def background(kind: str, seed: int, width: int, height: int) -> np.ndarray:
+    """A clip's static background: uint8 (H, W, 3)."""
     rng = np.random.default_rng([seed, 0xB6])
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     u, v = xx / width, yy / height
@@ -118,15 +114,28 @@ def background(kind: str, seed: int, width: int, height: int, shirt: tuple[float
         window = (u > wx) & (u < wx + 0.25) & (v > wy) & (v < wy + 0.3)
         img = np.where(window[..., None], np.array([0.85, 0.9, 0.97]), img)
     img = img + rng.normal(0, 0.01, 3)
-    # torso: a rounded trapezoid of shirt colour below the head
-    cx, top, half = shoulders
-    rel = (xx - cx) / (half * 1.0)
-    shoulder_y = top + half * 0.35 * np.clip(np.abs(rel), 0, 1.6) ** 2
-    body = ((np.abs(rel) < 1.6) & (yy > shoulder_y)).astype(np.float32)
-    body = cv2.GaussianBlur(body, (0, 0), 0.7)[..., None]
-    shade = 0.75 + 0.25 * np.clip(1 - np.abs(rel) / 1.6, 0, 1)[..., None]
-    img = img * (1 - body) + np.asarray(shirt) * shade * body
     return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def torso(width: int, height: int, shirt: tuple[float, float, float], neck: tuple[float, float, float]
+          ) -> tuple[int, np.ndarray, np.ndarray]:
+    """The shirt, laid over the head so it hides the neck's lower end: (first row, RGB uint8, weight float32).
+
+    `neck` = (centre x, neckline y, neck half-width) in frame pixels; the shoulders are 2.7 neck
+    half-widths to each side and the neckline is a U around the neck.
+    """
+    cx, top, neck_half = neck
+    y0 = int(np.clip(np.floor(top - 1), 0, height - 1))
+    yy, xx = np.mgrid[y0:height, 0:width].astype(np.float32)
+    half = 2.7 * neck_half
+    rel = (xx - cx) / half
+    shoulder_y = top + half * 0.35 * np.clip(np.abs(rel), 0, 1.6) ** 2
+    body = (np.abs(rel) < 1.6) & (yy > shoulder_y)
+    opening = (np.abs(xx - cx) < 1.25 * neck_half) & (yy < top + 0.8 * neck_half * (1 - ((xx - cx) / (1.25 * neck_half)) ** 2))
+    weight = cv2.GaussianBlur((body & ~opening).astype(np.float32), (0, 0), 0.7)
+    shade = 0.75 + 0.25 * np.clip(1 - np.abs(rel) / 1.6, 0, 1)
+    rgb = np.clip(np.asarray(shirt, np.float32) * shade[..., None] * 255 + 0.5, 0, 255).astype(np.uint8)
+    return y0, rgb, weight
 
 
 class Renderer:
@@ -146,11 +155,10 @@ class Renderer:
         self._extent = np.array([[x0, x1, x1, x0], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])  # sprite's bounds
         g = sprite.geom
         mean_pose = motion.pose.mean(axis=0)
-        hom = homography(g, mean_pose, self.width, self.height)
-        neck = hom @ np.array([g.cx, g.cy + 1.15 * g.b, 1.0])
-        half = 1.25 * g.a * float(mean_pose[2])
-        self.background = background(motion.background, motion.scene_seed, self.width, self.height,
-                                     identity.shirt, (neck[0] / neck[2], neck[1] / neck[2], half))
+        neck = homography(g, mean_pose, self.width, self.height) @ np.array([g.cx, g.cy + 1.2 * g.b, 1.0])
+        neck_half = 0.62 * g.a * float(mean_pose[2]) * side / g.size
+        self.background = background(motion.background, motion.scene_seed, self.width, self.height)
+        self._torso = torso(self.width, self.height, identity.shirt, (neck[0] / neck[2], neck[1] / neck[2], neck_half))
         rng = np.random.default_rng([motion.scene_seed, 0x40])
         noise = rng.normal(0, motion.noise, (4, self.height, self.width, 3))
         self._noise_up = np.clip(noise, 0, 255).astype(np.uint8)
@@ -177,6 +185,8 @@ class Renderer:
             weight = warped[..., 3].astype(np.float32) * np.float32(1 / 255)
             out[y0:y1, x0:x1] = cv2.blendLinear(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), out[y0:y1, x0:x1],
                                                 weight, 1.0 - weight)
+        ty, shirt, weight = self._torso
+        out[ty:] = cv2.blendLinear(shirt, out[ty:], weight, 1.0 - weight)
         gain = m.gain[index]
         lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gain[None, :] + 0.5, 0, 255).astype(np.uint8)
         out = cv2.LUT(out, lut.reshape(256, 1, 3))
