@@ -20,19 +20,19 @@ def as_boxes(boxes: np.ndarray | list) -> np.ndarray:
 def areas(boxes: np.ndarray) -> np.ndarray:
     """Areas of (K, 4) boxes; degenerate boxes have area 0."""
     b = as_boxes(boxes)
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    return np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) intersection-over-union of two box sets (continuous coordinates)."""
-    a, b = as_boxes(a), as_boxes(b)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = areas(a)[:, None] + areas(b)[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
+    a, b = as_boxes(a)[:, None, :], as_boxes(b)[None, :, :]
+    low = np.maximum(a[..., :2], b[..., :2])
+    high = np.minimum(a[..., 2:], b[..., 2:])
+    inter = np.prod(np.maximum(high - low, 0), axis=-1)
+    area_a = np.prod(np.maximum(a[..., 2:] - a[..., :2], 0), axis=-1)
+    area_b = np.prod(np.maximum(b[..., 2:] - b[..., :2], 0), axis=-1)
+    union = area_a + area_b - inter
+    return (inter / np.maximum(union, 1e-12)).astype(np.float32)
 
 
 def clip_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:

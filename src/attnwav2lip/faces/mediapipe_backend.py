@@ -5,9 +5,9 @@ whole frame into 128x128 (short range) or 192x192 (full range), so on wide frame
 below its smallest anchor. ``tiles`` also searches square tiles of the frame's shorter side
 (merging the results): "auto" only when the whole frame gives no face (one call per frame for
 talking heads), "always", or "never" (a 46 px face in a 1280x720 frame needs them, see
-docs/faces.md). The mesh runs on a crop
-around each detected face (not on the whole frame) so its cost is per face, and its points
-(mediapipe's canonical 468-point indexing) give the lip and jaw contours used for blend masks.
+docs/faces.md). The mesh runs on a crop around each detected face (not on the whole frame), so
+its cost is per face; its points (mediapipe's canonical 468-point indexing) give the lip and jaw
+contours used for blend masks.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ detect in pass 1 and generate in pass 2 without holding frames. Tracks never cro
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -111,8 +112,9 @@ def _landmark_array(detections: Sequence[Detections]) -> np.ndarray | None:
 def _link(detections: Sequence[Detections], scenes: np.ndarray, config: TrackConfig) -> list[_Track]:
     """Greedy IoU linking, frame by frame; a track survives up to ``max_gap`` missed frames."""
     tracks: list[_Track] = []
+    active: list[_Track] = []
     for f, dets in enumerate(detections):
-        active = [t for t in tracks if t.scene == scenes[f] and f - t.frames[-1] <= config.max_gap + 1]
+        active = [t for t in active if t.scene == scenes[f] and f - t.frames[-1] <= config.max_gap + 1]
         unmatched = set(range(len(dets)))
         if active and len(dets):
             iou = iou_matrix(np.stack([t.last_box for t in active]), dets.boxes)
@@ -128,7 +130,9 @@ def _link(detections: Sequence[Detections], scenes: np.ndarray, config: TrackCon
                 active[t].frames.append(f)
                 active[t].indices.append(d)
                 active[t].last_box = dets.boxes[d]
-        tracks += [_Track(int(scenes[f]), [f], [d], dets.boxes[d]) for d in sorted(unmatched)]
+        born = [_Track(int(scenes[f]), [f], [d], dets.boxes[d]) for d in sorted(unmatched)]
+        tracks += born
+        active += born
     return tracks
 
 
@@ -140,27 +144,36 @@ def _select(tracks: list[_Track], detections: Sequence[Detections], config: Trac
     again in the same place).
     """
     chosen: list[_Track] = []
-    for scene in sorted({t.scene for t in tracks}):
-        ranked = sorted((t for t in tracks if t.scene == scene), key=lambda t: -t.score(detections))
+    by_scene: dict[int, list[_Track]] = {}
+    for track in tracks:
+        by_scene.setdefault(track.scene, []).append(track)
+    for scene_tracks in by_scene.values():
+        ranked = sorted(scene_tracks, key=lambda t: -t.score(detections))
         if config.speaker >= len(ranked):
             continue
-        picked = [ranked[config.speaker]]
+        first = ranked[config.speaker]
+        chosen.append(first)
+        taken = dict(zip(first.frames, _boxes(first, detections)))
+        order = sorted(taken)  # chosen frames, for nearest-frame lookups
         for track in ranked[config.speaker + 1 :]:
-            if _continues(track, picked, detections):
-                picked.append(track)
-        chosen += picked
+            if _continues(track, taken, order, detections):
+                chosen.append(track)
+                taken.update(zip(track.frames, _boxes(track, detections)))
+                order = sorted(taken)
     return chosen
 
 
-def _continues(track: _Track, picked: list[_Track], detections: Sequence[Detections]) -> bool:
-    taken = {f: (t, i) for t in picked for f, i in zip(t.frames, t.indices)}
+def _boxes(track: _Track, detections: Sequence[Detections]) -> list[np.ndarray]:
+    return [detections[f].boxes[i] for f, i in zip(track.frames, track.indices)]
+
+
+def _continues(track: _Track, taken: dict[int, np.ndarray], order: list[int], detections: Sequence[Detections]) -> bool:
     if any(f in taken for f in track.frames):
         return False
-    frames = np.array(sorted(taken))
     for f, i in ((track.frames[0], track.indices[0]), (track.frames[-1], track.indices[-1])):
-        near = int(frames[np.argmin(np.abs(frames - f))])
-        _, j = taken[near]
-        if iou_matrix(detections[f].boxes[i], detections[near].boxes[j])[0, 0] > 0:
+        k = bisect.bisect_left(order, f)
+        near = min(order[max(k - 1, 0) : k + 1], key=lambda g: abs(g - f))
+        if iou_matrix(detections[f].boxes[i], taken[near])[0, 0] > 0:
             return True
     return False
 
