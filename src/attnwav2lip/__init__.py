@@ -35,6 +35,9 @@ _LAZY: dict[str, str] = {
     "TrainConfig": "attnwav2lip.train",
     "ExpertTrainConfig": "attnwav2lip.train",
     "create_detector": "attnwav2lip.faces",
+    "speak": "attnwav2lip.synth.speech",
+    "write_corpus": "attnwav2lip.synth.corpus",
+    "CorpusConfig": "attnwav2lip.synth.corpus",
     "AttnWav2LipError": "attnwav2lip.errors",
 }
 
