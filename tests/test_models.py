@@ -123,26 +123,25 @@ def test_expert_discriminator_evaluator_counts_and_keys() -> None:
 
 # --- layouts --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("width", [0.25, 0.125])
-@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.parametrize("kind, width", [(kind, 0.125) for kind in ATTENTION_KINDS] + [("both", 0.25)])
 def test_generator_layouts(kind: str, width: float) -> None:
     g = Generator(width=width, attention=kind).eval()
     assert g.kind == "generator" and g.config == GeneratorConfig(width=width, attention=kind)
     with torch.no_grad():
-        out = g(torch.rand(3, 1, 80, 16), torch.rand(3, 6, 96, 96))
-        assert out.shape == (3, 3, 96, 96)
+        out = g(torch.rand(2, 1, 80, 16), torch.rand(2, 6, 96, 96))
+        assert out.shape == (2, 3, 96, 96)
         assert out.min() >= 0 and out.max() <= 1
-        windowed = g(torch.rand(2, 5, 1, 80, 16), torch.rand(2, 6, 5, 96, 96))
-        assert windowed.shape == (2, 3, 5, 96, 96)
+        windowed = g(torch.rand(1, 5, 1, 80, 16), torch.rand(1, 6, 5, 96, 96))
+        assert windowed.shape == (1, 3, 5, 96, 96)
 
 
 def test_windowed_generator_folds_time_major() -> None:
     """Frame t of sample b in the window layout is the per-frame output of (mels[b, t], faces[b, :, t])."""
     g = Generator(width=0.125, attention="both").eval()
-    mels, faces = torch.rand(2, 5, 1, 80, 16), torch.rand(2, 6, 5, 96, 96)
+    mels, faces = torch.rand(2, 3, 1, 80, 16), torch.rand(2, 6, 3, 96, 96)
     with torch.no_grad():
         windowed = g(mels, faces)
-        for t in range(5):
+        for t in range(3):
             torch.testing.assert_close(windowed[:, :, t], g(mels[:, t], faces[:, :, t]), atol=1e-5, rtol=1e-5)
 
 
@@ -237,10 +236,10 @@ def test_channel_hidden_floor() -> None:
 def test_spatial_attention_maps() -> None:
     g = Generator(width=0.125, attention="both").eval()
     with torch.no_grad():
-        maps = g.spatial_attention_maps(torch.rand(2, 1, 80, 16), torch.rand(2, 6, 96, 96))
+        maps = g.spatial_attention_maps(torch.rand(1, 1, 80, 16), torch.rand(1, 6, 96, 96))
     sizes = (96, 48, 24, 12, 6, 3, 1)
     expected = {f"encoder.{i}": s for i, s in enumerate(sizes)} | {f"decoder.{i}": s for i, s in enumerate(reversed(sizes))}
-    assert {k: v.shape for k, v in maps.items()} == {k: (2, 1, s, s) for k, s in expected.items()}
+    assert {k: v.shape for k, v in maps.items()} == {k: (1, 1, s, s) for k, s in expected.items()}
     assert all(((m > 0) & (m < 1)).all() for m in maps.values())
     assert not any(h for m in g.modules() for h in m._forward_hooks.values())  # hooks removed
     with pytest.raises(ConfigError, match="no spatial attention"):
