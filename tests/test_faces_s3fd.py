@@ -151,6 +151,9 @@ def test_postprocess_by_hand():
     # (3, 3) has p = sigmoid(-1) = 0.269 and (0, 0) of source 1 p = 0.5: not > 0.5
     assert found.boxes.tolist() == [[-8.0, -8.0, 56.0, 56.0], [40.0, -8.0, 104.0, 56.0]]
     assert found.scores.tolist() == pytest.approx([1 / (1 + math.exp(-10)), 1 / (1 + math.exp(-1))], rel=1e-5)
+    # NMS at 0.1 (syncnet_python's setting) also suppresses the IoU 0.150 box
+    (strict,) = postprocess(out, nms_threshold=0.1)
+    assert strict.boxes.tolist() == [[-8.0, -8.0, 56.0, 56.0]]
 
 
 def test_prefilter_and_empty_case():

@@ -159,12 +159,14 @@ def nms(dets: np.ndarray, threshold: float = NMS_THRESHOLD) -> list[int]:
     return keep
 
 
-def postprocess(outputs: list[torch.Tensor], threshold: float = FINAL_THRESHOLD) -> list[Detections]:
-    """Per image: candidates, NMS 0.3, keep p > ``threshold``, highest score first."""
+def postprocess(
+    outputs: list[torch.Tensor], threshold: float = FINAL_THRESHOLD, nms_threshold: float = NMS_THRESHOLD
+) -> list[Detections]:
+    """Per image: candidates, NMS (0.3), keep p > ``threshold`` (0.5), highest score first."""
     found = []
     for image in range(outputs[0].shape[0]):
         dets = candidates(outputs, image)
-        dets = dets[nms(dets)]
+        dets = dets[nms(dets, nms_threshold)]
         dets = dets[dets[:, 4] > threshold]
         found.append(Detections(dets[:, :4], dets[:, 4]))
     return found
@@ -209,7 +211,8 @@ class S3FDDetector(Detector):
     """S3FD on (optionally downscaled) frames; its boxes define nothing new: they are returned raw.
 
     ``max_side=None`` reproduces the original's full-resolution detection (slow: ~580 GFLOP per
-    720p frame); frames in one call must share a size (they are batched).
+    720p frame); frames in one call must share a size (they are batched). ``min_score`` and
+    ``nms_threshold`` default to Wav2Lip's 0.5 and 0.3 (syncnet_python's scorer used 0.9 and 0.1).
     """
 
     name = "s3fd"
@@ -221,6 +224,7 @@ class S3FDDetector(Detector):
         device: str = "cpu",
         batch_size: int = 4,
         min_score: float = FINAL_THRESHOLD,
+        nms_threshold: float = NMS_THRESHOLD,
         max_side: int | None = 640,
     ) -> None:
         super().__init__(max_side=max_side)
@@ -231,6 +235,7 @@ class S3FDDetector(Detector):
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.min_score = min_score
+        self.nms_threshold = nms_threshold
 
     @torch.inference_mode()
     def _detect(self, frames: list[np.ndarray]) -> list[Detections]:
@@ -239,8 +244,13 @@ class S3FDDetector(Detector):
         found: list[Detections] = []
         for start in range(0, len(frames), self.batch_size):
             batch = prepare(np.stack(frames[start : start + self.batch_size])).to(self.device)
-            found += postprocess(self.net(batch), self.min_score)
+            found += postprocess(self.net(batch), self.min_score, self.nms_threshold)
         return found
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "weights": self.weights_id, "min_score": self.min_score}
+        return {
+            **super().settings(),
+            "weights": self.weights_id,
+            "min_score": self.min_score,
+            "nms_threshold": self.nms_threshold,
+        }
