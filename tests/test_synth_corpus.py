@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -11,6 +12,8 @@ import pytest
 pytest.importorskip("espeakng_loader")
 
 from attnwav2lip.synth.corpus import SPLITS, CorpusConfig, _first_clause, load_truth, plan, write_corpus  # noqa: E402
+from attnwav2lip.errors import ConfigError  # noqa: E402
+from attnwav2lip.synth.identity import Identity, sample_identity  # noqa: E402
 
 CONFIG = CorpusConfig(clips=3, seed=7, size=64, fps=20.0, min_seconds=1.0, max_seconds=1.6, clips_per_identity=1,
                       split_shares=(1, 0, 0, 1))
@@ -45,6 +48,8 @@ def test_videos_decode_with_the_right_fps_frames_duration_and_audio(corpus) -> N
         truth = load_truth(out, r)
         assert len(frames) == len(truth["mouth"]) == len(truth["boxes"]) == len(truth["phoneme"]) == r["frames"]
         assert truth["pose"].shape == (r["frames"], 6) and truth["meta"]["clip"]["id"] == r["id"]
+        identity = Identity.from_dict(truth["meta"]["identity"])
+        assert identity == sample_identity(r["identity"]) and identity.attributes() == r["attributes"]
 
 
 def test_manifest_splits_are_disjoint_by_identity_and_evaluator_sentence(corpus) -> None:
@@ -75,6 +80,8 @@ def test_rerun_skips_complete_clips_and_redoes_a_missing_file(corpus) -> None:
         if p.name != "000001.npz" and not p.name.startswith("000001.mp4"):
             assert p.stat().st_mtime_ns == stamps[p.name], p.name
     assert not [p for p in clips.iterdir() if ".tmp" in p.name]
+    with pytest.raises(ConfigError, match="other settings"):
+        write_corpus(dataclasses.replace(CONFIG, seed=8), out, progress=False)
 
 
 def test_cli_runs_in_parallel(tmp_path) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..config import save_recipe
+from ..config import load_recipe, save_recipe
 from ..errors import ConfigError
 from ..fileio import atomic_path, write_text_atomic
 
@@ -239,7 +239,11 @@ def write_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int
 
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    save_recipe(config, root / "corpus.yaml")
+    recipe = root / "corpus.yaml"
+    if recipe.is_file() and load_recipe(CorpusConfig, recipe) != config:
+        raise ConfigError(f"{recipe}: this folder holds a corpus made with other settings; "
+                          "use a new --out or the same settings to resume")
+    save_recipe(config, recipe)
     records = list(tqdm(iter_corpus(config, root, workers), total=config.clips, desc="synth", unit="clip",
                         disable=not progress))
     records.sort(key=lambda r: r["id"])
