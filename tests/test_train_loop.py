@@ -16,8 +16,9 @@ from attnwav2lip.config import save_recipe
 from attnwav2lip.data.datasets import DataConfig as SamplingConfig
 from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
 from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig, LipSyncExpert
+from attnwav2lip.errors import ConfigError
 from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
-                               SyncLossConfig, TrainConfig, build_datasets, train_generator)
+                               SyncLossConfig, TrainConfig, build_datasets, train_generator, with_overrides)
 from attnwav2lip.train.recorder import read_metrics
 from attnwav2lip.train.state import load_state
 
@@ -150,3 +151,12 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
     for _ in range(2):
         assert "sync" in task.train_step([batch])
     assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
+
+
+def test_an_existing_run_is_not_overwritten(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    config = tiny_generator_config(store, max_steps=1)
+    config = with_overrides(config, {"gan.enabled": False, "data.num_workers": 1})  # a worker process too
+    train_generator(config, tmp_path / "run", expert=expert_file)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train_generator(config, tmp_path / "run", expert=expert_file)
+    assert cli.main(["train", "--expert", str(expert_file), "--out", str(tmp_path / "run"), "--no-progress"]) == 2

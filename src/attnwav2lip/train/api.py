@@ -19,7 +19,7 @@ from ..config import save_recipe
 from ..errors import ConfigError
 from .config import DataConfig, ExpertTrainConfig, TrainConfig
 from .runtime import Runtime, start, stop
-from .state import resolve_checkpoint, run_dir_of, write_run_info
+from .state import CHECKPOINTS, LATEST, resolve_checkpoint, run_dir_of, write_run_info
 from .trainer import Task, Trainer
 
 PathLike = str | os.PathLike[str]
@@ -106,6 +106,8 @@ def _run(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: PathLik
     if run_dir is None and checkpoint is None:
         raise ConfigError("no run folder: give one, or a checkpoint to resume")
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(checkpoint)
+    if checkpoint is None and (run_dir / CHECKPOINTS / LATEST).is_file():
+        raise ConfigError(f"{run_dir} already holds a run: resume it (--resume) or choose another folder")
     runtime = start(config.runtime)
     try:
         if runtime.is_main:
