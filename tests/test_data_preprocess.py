@@ -50,8 +50,10 @@ def reference_box(portrait: np.ndarray) -> np.ndarray:
     return box
 
 
-def make_lrs2(root: Path, portrait: np.ndarray) -> Path:
+@pytest.fixture(scope="module")
+def lrs2(tmp_path_factory: pytest.TempPathFactory, portrait: np.ndarray) -> Path:
     """LRS2 layout: main/<spk>/<clip>.mp4 and filelists; one video has a scene cut through a faceless shot."""
+    root = tmp_path_factory.mktemp("lrs2")
     write(root / "main/111/00001.mp4", face_frames(portrait, 24) + blank_frames(8) + face_frames(portrait, 20, 10))
     write(root / "main/222/00002.mp4", blank_frames(20))  # no face
     (root / "main/333").mkdir(parents=True)
@@ -77,6 +79,7 @@ def test_find_videos_layouts(tmp_path: Path) -> None:
         (tmp_path / "lrs3" / name).touch()
     assert [(v.key, v.split) for v in find_videos(tmp_path / "lrs3")] == [("test/s2/00002", "test"), ("trainval/s1/00001", "trainval")]
     (tmp_path / "synth").mkdir()
+    (tmp_path / "synth/corpus.yaml").write_text("clips: 1\n")
     (tmp_path / "synth/manifest.jsonl").write_text(json.dumps({"id": "s/0", "video": "v/0.mp4", "split": "val", "x": 1}) + "\n")
     assert [(v.key, v.split, v.path) for v in find_videos(tmp_path / "synth")] == [("s/0", "val", tmp_path / "synth/v/0.mp4")]
     (tmp_path / "list.txt").write_text("lrs3/test/s2/00002.mp4\n# comment\n")
@@ -90,8 +93,8 @@ def test_shards_are_disjoint_and_complete() -> None:
     assert all(len(o) > 40 for o in owners)
 
 
-def test_preprocess_lrs2_layout(tmp_path: Path, portrait: np.ndarray) -> None:
-    root, out = make_lrs2(tmp_path / "lrs2", portrait), tmp_path / "store"
+def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray) -> None:
+    root, out = lrs2, tmp_path / "store"
     counts = preprocess(root, out, progress=False)
     assert counts == {"ok": 2, "no_face": 1, "failed": 1, "skipped": 0, "clips": 3}
     records = {r.id: r for r in read_manifest(out)}
@@ -122,11 +125,11 @@ def test_fps_conversion_by_timestamps(tmp_path: Path, portrait: np.ndarray) -> N
     assert abs(step + 2 * SHIFT) < 0.5
 
 
-def test_resume_after_crash_mid_clip(tmp_path: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_after_crash_mid_clip(tmp_path: Path, lrs2: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import attnwav2lip.data.preprocess as pre
     from attnwav2lip.data import store
 
-    root, out = make_lrs2(tmp_path / "lrs2", portrait), tmp_path / "store"
+    root, out = lrs2, tmp_path / "store"
     real = store.write_clip
 
     def crash_in_second_clip(root_, clip_id, *args, **kwargs):
@@ -151,8 +154,8 @@ def test_resume_after_crash_mid_clip(tmp_path: Path, portrait: np.ndarray, monke
     assert np.load(clip_dir(out, "111/00001/01") / "frames.npy", mmap_mode="r").shape == (20, 96, 96, 3)
 
 
-def test_shards_share_one_store(tmp_path: Path, portrait: np.ndarray) -> None:
-    root, out = make_lrs2(tmp_path / "lrs2", portrait), tmp_path / "store"
+def test_shards_share_one_store(tmp_path: Path, lrs2: Path) -> None:
+    root, out = lrs2, tmp_path / "store"
     first = preprocess(root, out, shard=(0, 2), workers=2, progress=False)
     second = preprocess(root, out, shard=(1, 2), progress=False)
     assert first["skipped"] == second["skipped"] == 0
@@ -169,3 +172,23 @@ def test_cli_from_wav2lip_and_bad_shard(tmp_path: Path, capsys: pytest.CaptureFi
     (tmp_path / "orig/filelists/train.txt").write_text("")
     assert cli.main(["preprocess", "--from-wav2lip", str(tmp_path / "orig"), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     assert "converted=0" in capsys.readouterr().out
+
+
+def test_synthtalk_boxes_against_ground_truth(tmp_path: Path) -> None:
+    from attnwav2lip.faces.boxes import iou_matrix
+    from attnwav2lip.synth.corpus import CorpusConfig, load_truth, read_manifest as read_corpus, write_corpus
+
+    corpus = tmp_path / "synth"
+    write_corpus(CorpusConfig(clips=1, min_seconds=1.0, max_seconds=1.5, size=128, split_shares=(0, 1, 0, 0)),
+                 corpus, progress=False)
+    counts = preprocess(corpus, tmp_path / "store", progress=False)
+    assert counts["ok"] == 1
+    (record,) = read_corpus(corpus)
+    (clip,) = read_manifest(tmp_path / "store")
+    assert clip.split == "val" and clip.id == f"{record['id']}/00"
+    meta = json.loads((clip_dir(tmp_path / "store", clip.id) / "meta.json").read_text())
+    boxes = np.load(clip_dir(tmp_path / "store", clip.id) / "boxes.npy")
+    truth = load_truth(corpus, record)["boxes"][meta["start_frame"] : meta["start_frame"] + len(boxes)].copy()
+    truth[:, 3] += 10  # the tracker's chin padding, as inference
+    ious = np.array([iou_matrix(a, b)[0, 0] for a, b in zip(boxes, truth)])
+    assert ious.mean() > 0.8 and ious.min() > 0.65

@@ -117,7 +117,7 @@ def test_generator_windows_stay_inside_clip_and_mel(tmp_path: Path) -> None:
     for offset in (-1, 0, 2):
         sampler = WindowSampler(store, WindowConfig(mel_offset=offset), seed=0)
         starts = set()
-        for i in range(150):
+        for i in range(60):
             draw = sampler.generator(0, i)
             for s in (draw.start, draw.reference_start):
                 assert s + 5 <= 20 and not (s <= 9 < s + 5)  # inside the clip, never across the gap
@@ -137,7 +137,7 @@ def test_expert_positives_and_negatives(tmp_path: Path) -> None:
     store = ClipStore(tmp_path)
     data = ExpertDataset(store, DataConfig(size=SIZE), seed=0)
     labels = []
-    for i in range(60):
+    for i in range(40):
         item = data[i]
         draw = data.sampler.expert(0, i)
         assert item["faces"].shape == (15, SIZE // 2, SIZE) and item["mel"].shape == (1, 80, 16)
@@ -150,7 +150,7 @@ def test_expert_positives_and_negatives(tmp_path: Path) -> None:
         start = int(80 * draw.start / 25 + 1e-6)  # the mel stays at the anchor for negatives too
         np.testing.assert_array_equal(item["mel"][0].numpy(), mel[:, start : start + 16])
         labels.append(draw.label)
-    assert 15 < sum(labels) < 45
+    assert 8 < sum(labels) < 32
 
 
 def test_samples_are_deterministic_per_seed_epoch_index(tmp_path: Path) -> None:

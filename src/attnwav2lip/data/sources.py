@@ -6,7 +6,7 @@ Recognised inputs (``find_videos``):
   key = that token, split = the filelist's name.
 - **LRS3**: a folder with ``pretrain/``, ``trainval/`` and/or ``test/`` holding ``<spk>/<clip>.mp4``;
   key = ``<split>/<spk>/<clip>``, split = the folder's name.
-- **SynthTalk**: a folder with SynthTalk's ``manifest.jsonl``; its split column is used.
+- **SynthTalk**: a corpus folder (``corpus.yaml`` + ``manifest.jsonl``); its split column is used.
 - any other folder: every video below it (key = relative path without suffix, split "train");
 - a text file: one video path per line (relative to the file), split "train".
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def find_videos(videos: str | os.PathLike[str]) -> list[VideoItem]:
         items = _lrs2(root)
     elif any((root / s).is_dir() for s in LRS3_SPLITS):
         items = _lrs3(root)
-    elif (root / "manifest.jsonl").is_file():
+    elif (root / "corpus.yaml").is_file():
         items = _synthtalk(root)
     elif root.is_dir():
         items = [VideoItem(_key(p.relative_to(root)), p, "train") for p in _walk(root)]
@@ -101,13 +100,9 @@ def _lrs3(root: Path) -> list[VideoItem]:
 
 
 def _synthtalk(root: Path) -> list[VideoItem]:
-    items = []
-    for number, line in enumerate((root / "manifest.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            items.append(VideoItem(str(record["id"]), root / record["video"], str(record["split"])))
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise DatasetError(f"{root / 'manifest.jsonl'}:{number}: expected id, video and split") from None
-    return items
+    from ..synth.corpus import read_manifest
+
+    try:
+        return [VideoItem(str(r["id"]), root / r["video"], str(r["split"])) for r in read_manifest(root)]
+    except (KeyError, TypeError):
+        raise DatasetError(f"{root / 'manifest.jsonl'}: expected SynthTalk records with id, video and split") from None
