@@ -16,7 +16,7 @@ from attnwav2lip.config import save_recipe
 from attnwav2lip.data.datasets import DataConfig as SamplingConfig
 from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
 from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig, LipSyncExpert
-from attnwav2lip.errors import ConfigError
+from attnwav2lip.errors import CheckpointError, ConfigError
 from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
                                SyncLossConfig, TrainConfig, build_datasets, train_generator, with_overrides)
 from attnwav2lip.train.recorder import read_metrics
@@ -160,3 +160,21 @@ def test_an_existing_run_is_not_overwritten(store: Path, expert_file: Path, tmp_
     with pytest.raises(ConfigError, match="already holds a run"):
         train_generator(config, tmp_path / "run", expert=expert_file)
     assert cli.main(["train", "--expert", str(expert_file), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+
+
+def test_init_from_a_wav2lip_generator(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    """A plain (attention "none") generator seeds an attention generator's shared layers."""
+    from attnwav2lip.models import Generator
+
+    torch.manual_seed(1)
+    plain = Generator(width=WIDTH, attention="none", mel_offset=-1)
+    save_model(plain, tmp_path / "wav2lip.safetensors")
+    config = with_overrides(tiny_generator_config(store, max_steps=1), {"optim.lr": 1e-12, "gan.enabled": False})
+    train_generator(config, tmp_path / "run", expert=expert_file, init=tmp_path / "wav2lip.safetensors")
+    trained = load_model(tmp_path / "run" / "checkpoints" / "step_000000001" / "generator.safetensors")
+    assert trained.config.attention == "both"
+    params = dict(trained.named_parameters())
+    for key, value in plain.named_parameters():  # one step at lr 1e-12 leaves them where they started
+        assert torch.allclose(params[key], value, atol=1e-9), key
+    with pytest.raises(CheckpointError):
+        train_generator(config, tmp_path / "other", expert=expert_file, init=expert_file)
