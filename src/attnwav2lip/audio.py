@@ -77,12 +77,16 @@ def melspectrogram(wav: np.ndarray) -> np.ndarray:
     mel 80 x 55-7600 Hz, 20*log10(max(1e-5, x)) - 20, symmetric normalisation clipped to [-4, 4].
     NaN / inf samples count as silence, so the output is always finite.
     """
-    x = np.nan_to_num(np.asarray(wav, dtype=np.float64).reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
+    x = np.asarray(wav, dtype=np.float32).reshape(-1)
     if x.size == 0:
         raise MediaError("cannot compute a mel spectrogram of empty audio")
-    emphasised = x.copy()
-    emphasised[1:] -= PREEMPHASIS * x[:-1]  # == scipy.signal.lfilter([1, -0.97], [1], x)
-    padded = np.pad(emphasised.astype(np.float32), N_FFT // 2, mode="reflect")
+    # float32 throughout keeps a 10-minute track's working set near two copies of the samples
+    padded = np.pad(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), N_FFT // 2, mode="reflect")
+    body = padded[N_FFT // 2 : N_FFT // 2 + x.size]
+    for end in range(x.size, 1, -_STFT_CHUNK * HOP):  # == scipy.signal.lfilter([1, -0.97], [1], x), in place
+        start = max(end - _STFT_CHUNK * HOP, 1)
+        body[start:end] -= PREEMPHASIS * body[start - 1 : end - 1]
+    _reflect_edges(padded, N_FFT // 2)
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
     window = _hann(N_FFT)
     basis = _mel_basis()
@@ -93,6 +97,16 @@ def melspectrogram(wav: np.ndarray) -> np.ndarray:
     db = 20.0 * np.log10(np.maximum(1e-5, mel)) - REF_LEVEL_DB
     normalised = 2 * MAX_ABS * (db - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS
     return np.clip(normalised, -MAX_ABS, MAX_ABS).astype(np.float32)
+
+
+def _reflect_edges(padded: np.ndarray, pad: int) -> None:
+    """Redo ``np.pad(..., mode="reflect")``'s edges in place after the body changed."""
+    n = padded.size - 2 * pad
+    if n > pad:
+        padded[:pad] = padded[2 * pad : pad : -1]
+        padded[pad + n :] = padded[pad + n - 2 : n - 2 : -1]
+    else:  # shorter than the padding: numpy reflects repeatedly; redo it from the body
+        padded[:] = np.pad(padded[pad : pad + n].copy(), pad, mode="reflect")
 
 
 @lru_cache(maxsize=1)
