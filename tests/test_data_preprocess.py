@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def test_shards_are_disjoint_and_complete() -> None:
 def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray) -> None:
     root, out = lrs2, tmp_path / "store"
     counts = preprocess(root, out, progress=False)
-    assert counts == {"ok": 2, "no_face": 1, "failed": 1, "skipped": 0, "clips": 3}
+    assert counts == {"ok": 2, "no_face": 1, "unsynced": 0, "failed": 1, "skipped": 0, "clips": 3}
     records = {r.id: r for r in read_manifest(out)}
     assert {k: (r.frames, r.split) for k, r in records.items()} == {
         "111/00001/00": (24, "train"), "111/00001/01": (20, "train"), "444/00004/00": (18, "test")}
@@ -192,3 +193,34 @@ def test_synthtalk_boxes_against_ground_truth(tmp_path: Path) -> None:
     truth[:, 3] += 10  # the tracker's chin padding, as inference
     ious = np.array([iou_matrix(a, b)[0, 0] for a, b in zip(boxes, truth)])
     assert ious.mean() > 0.8 and ious.min() > 0.65
+
+
+def test_align_follows_the_lse_offset_convention() -> None:
+    import torch
+
+    from attnwav2lip.data.preprocess import align
+    from attnwav2lip.metrics.lse import scores_from_embeddings
+
+    n, codes = 40, torch.nn.functional.normalize(torch.randn(80, 32), dim=1)
+    for lag in (-3, 0, 4):  # frame i shows the lips of time i - lag; audio window j is time j
+        video_time, audio_time = np.arange(n) - lag, np.arange(n)
+        scores = scores_from_embeddings(codes[video_time + 20], codes[audio_time + 20], vshift=6)
+        frames, audio = align(video_time, audio_time, scores.offset, 1)
+        m = min(len(frames), len(audio))
+        assert m >= n - 4 and np.array_equal(frames[:m], audio[:m])  # in sync after alignment
+
+
+def test_sync_check_shifts_or_drops(tmp_path: Path, lrs2: Path) -> None:
+    from attnwav2lip.checkpoints import save_model
+    from attnwav2lip.data.preprocess import SyncConfig
+    from attnwav2lip.models import SyncNetEvaluator
+
+    save_model(SyncNetEvaluator(), tmp_path / "evaluator.safetensors")  # random weights: any offset, any confidence
+    item = VideoItem("444/00004", lrs2 / "main/444/00004.mp4", "test")
+    keep = PreprocessConfig(sync=SyncConfig(weights=str(tmp_path / "evaluator.safetensors"), min_confidence=-1.0, max_offset=1))
+    result = process_video(item, tmp_path / "store", keep)
+    meta = json.loads((clip_dir(tmp_path / "store", "444/00004/00") / "meta.json").read_text())
+    assert result.status == "ok" and abs(meta["sync_offset"]) <= 1 and "sync_confidence" in meta
+    assert result.clips[0]["frames"] == 18 - max(meta["sync_offset"], 0) == meta["frames"]
+    drop = PreprocessConfig(sync=dataclasses.replace(keep.sync, min_confidence=1e9))
+    assert process_video(item, tmp_path / "store2", drop).status == "unsynced"

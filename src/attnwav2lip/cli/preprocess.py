@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--detector", default="auto", help="auto | mediapipe | haar | s3fd (default auto)")
     parser.add_argument("--detector-weights", default=None, metavar="PATH", help="s3fd.pth for --detector s3fd")
     parser.add_argument("--size", type=int, default=96, help="face crop size in pixels (default 96)")
+    parser.add_argument("--sync-weights", default=None, metavar="PATH",
+                        help="evaluation SyncNet weights: measure each clip's A/V offset, shift it, drop unsynced clips")
+    parser.add_argument("--min-sync-confidence", type=float, default=3.0, help="with --sync-weights: drop clips below this LSE-C (default 3)")
     parser.add_argument("--filelists", default=None, metavar="DIR", help="with --from-wav2lip: folder of train/val/test.txt (default ROOT/filelists)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -43,10 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
         counts = convert_wav2lip(args.from_wav2lip, args.out, filelists=args.filelists, size=args.size, progress=not args.quiet)
     else:
-        from ..data.preprocess import PreprocessConfig, preprocess
+        from ..data.preprocess import PreprocessConfig, SyncConfig, preprocess
         from ..faces.factory import DetectorConfig
 
-        config = PreprocessConfig(size=args.size, detector=DetectorConfig(name=args.detector, weights=args.detector_weights))
+        config = PreprocessConfig(
+            size=args.size,
+            detector=DetectorConfig(name=args.detector, weights=args.detector_weights),
+            sync=SyncConfig(weights=args.sync_weights, min_confidence=args.min_sync_confidence),
+        )
         counts = preprocess(args.videos, args.out, config, workers=args.workers, shard=parse_shard(args.shard), progress=not args.quiet)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0

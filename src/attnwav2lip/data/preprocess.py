@@ -20,8 +20,11 @@ A run skips videos already in ``videos.jsonl`` and first deletes its own leftove
 Shards (``shard=(i, n)``) take a stable hash share of the videos and use their own temp folder,
 so shards may run at the same time on one output folder.
 
-Not done yet: measuring the audio-video offset with a sync model and shifting or dropping badly
-synced clips (LRS2/LRS3 are distributed in sync; see docs/data.md).
+Optional sync correction (``SyncConfig.weights``: an evaluation SyncNet, e.g. the original
+``syncnet_v2.model``): each segment's offset and confidence are measured as LSE does
+(``metrics.sync_scores`` on the crops, offsets within ±``max_offset`` frames); a segment whose
+confidence is below ``min_confidence`` is dropped, otherwise it is shifted by the measured offset
+(``align``) so the stored frames and audio are in sync.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import dataclasses
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -40,7 +43,19 @@ from ..faces.tracking import TrackConfig
 from .sources import VideoItem, find_videos, in_shard
 from .store import MANIFEST, VIDEOS, append_jsonl, clean_tmp, read_jsonl, write_clip
 
+if TYPE_CHECKING:
+    from ..metrics.lse import SyncEvaluator, SyncScores
+
 DETECT_BATCH = 16  # frames per detector call
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncConfig:
+    """Audio-video sync check. ``weights`` None = no check (LRS2 and LRS3 ship in sync)."""
+
+    weights: str | None = None
+    min_confidence: float = 3.0  # LSE-C below this: speech and lips do not match; drop the clip
+    max_offset: int = 15  # frames searched each way (the LSE protocol's vshift)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +68,7 @@ class PreprocessConfig:
     track: TrackConfig = TrackConfig()
     scene_threshold: float = 0.35  # HSV-histogram distance that counts as a cut (faces.scenes)
     min_frames: int = 16  # shortest clip kept: more than 3·T frames, the samplers' eligibility rule
+    sync: SyncConfig = SyncConfig()
 
     def __post_init__(self) -> None:
         if self.fps <= 0 or self.size < 8 or self.min_frames < 1:
@@ -61,7 +77,7 @@ class PreprocessConfig:
 
 @dataclasses.dataclass(frozen=True)
 class VideoResult:
-    """What happened to one video: ``status`` is "ok", "no_face" or "failed" (with ``reason``)."""
+    """What happened to one video: ``status`` is "ok", "no_face", "unsynced" or "failed" (with ``reason``)."""
 
     key: str
     status: str
@@ -81,8 +97,8 @@ def preprocess(
     """Preprocess every video of ``videos`` (folder or list; see ``sources``) into the store ``out``.
 
     Resumable and crash-safe (module docstring). Bad videos are reported on stderr, recorded as
-    "failed" and skipped. Returns counts of videos: ok, no_face, failed, skipped (done before),
-    and clips written.
+    "failed" and skipped. Returns counts of videos: ok, no_face, unsynced (every segment failed
+    the sync check), failed, skipped (done before), and clips written.
     """
     from tqdm import tqdm
 
@@ -95,7 +111,7 @@ def preprocess(
     clean_tmp(out, run)
     done = {r.get("video") for r in read_jsonl(out / VIDEOS)}
     todo = [v for v in find_videos(videos) if in_shard(v.key, index, count)]
-    counts = {"ok": 0, "no_face": 0, "failed": 0, "skipped": 0, "clips": 0}
+    counts = {"ok": 0, "no_face": 0, "unsynced": 0, "failed": 0, "skipped": 0, "clips": 0}
     pending = []
     for item in todo:
         if item.key in done:
@@ -130,13 +146,18 @@ def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: s
 def process_video(item: VideoItem, out: Path, config: PreprocessConfig, run: str = "default") -> VideoResult:
     """Detect, track, cut and store one video; user-caused problems become a "failed" result."""
     try:
-        clips = _process(item, out, config, run)
+        clips, unsynced = _process(item, out, config, run)
     except AttnWav2LipError as exc:
         return VideoResult(item.key, "failed", [], str(exc))
-    return VideoResult(item.key, "ok" if clips else "no_face", clips)
+    if clips:
+        return VideoResult(item.key, "ok", clips)
+    if unsynced:
+        return VideoResult(item.key, "unsynced", [], f"{unsynced} segment(s) below the sync confidence threshold")
+    return VideoResult(item.key, "no_face", [])
 
 
-def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> list[dict]:
+def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> tuple[list[dict], int]:
+    """The clip records written for one video, and how many segments the sync check dropped."""
     from ..audio import SAMPLE_RATE, load_audio
     from ..errors import MediaError
     from ..faces.geometry import crop_face
@@ -162,7 +183,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
     track = track_faces(detections, (info.height, info.width), config.track, np.array(cuts, bool))
     segments = _segments(track.present, np.array(cuts, bool), config.min_frames)
     if not segments:
-        return []
+        return [], 0
 
     crops: list[list[np.ndarray]] = [[] for _ in segments]
     owner = np.full(len(track), -1)
@@ -173,28 +194,71 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
             crops[owner[k]].append(crop_face(frame, track.boxes[k], config.size))
 
     per_frame = SAMPLE_RATE / config.fps
-    records = []
+    evaluator = _evaluator(config.sync)
+    records, unsynced = [], 0
     for s, ((a, b), faces) in enumerate(zip(segments, crops)):
         clip_id = f"{item.key}/{s:02d}"
         boxes = track.boxes[a:b]
+        audio = wav[round(a * per_frame) : round(b * per_frame)]
+        frames = np.stack(faces)
+        sync = {}
+        if evaluator is not None:
+            scores = _sync_scores(frames, audio, evaluator, config.sync)
+            if scores is None or scores.lse_c < config.sync.min_confidence:
+                unsynced += 1
+                continue
+            frames, audio = align(frames, audio, scores.offset, round(per_frame))
+            boxes = boxes[max(scores.offset, 0) :]
+            a += max(scores.offset, 0)
+            sync = {"sync_offset": scores.offset, "sync_confidence": round(scores.lse_c, 3)}
+        if len(frames) < config.min_frames or audio.size == 0:
+            continue  # too short once aligned, or frames past the end of the audio
         extra = {
             "video": item.key,
             "start_frame": a,
-            "start_time": a / config.fps,
+            "start_time": a / config.fps,  # of frame 0 (its audio starts there too unless sync-shifted)
             "source_fps": info.fps,
             "source_size": [info.width, info.height],
             "detected": float(track.detected[a:b].mean()),
             "box_mean": [round(float(v), 2) for v in boxes.mean(axis=0)],
             "box_side_mean": round(float(np.mean(boxes[:, 2:] - boxes[:, :2])), 2),
             "config": {"detector": settings, "track": dataclasses.asdict(config.track), "scene_threshold": config.scene_threshold},
+            **sync,
         }
-        audio = wav[round(a * per_frame) : round(b * per_frame)]
-        if audio.size == 0:
-            continue  # frames past the end of the audio
-        write_clip(out, clip_id, np.stack(faces), audio, fps=config.fps, source=str(item.path), extra=extra,
+        write_clip(out, clip_id, frames, audio, fps=config.fps, source=str(item.path), extra=extra,
                    arrays={"boxes": boxes.astype(np.float32)}, tmp_name=run)
-        records.append({"id": clip_id, "frames": b - a, "fps": config.fps, "source": str(item.path), "split": item.split})
-    return records
+        records.append({"id": clip_id, "frames": len(frames), "fps": config.fps, "source": str(item.path), "split": item.split})
+    return records, unsynced
+
+
+def align(frames: np.ndarray, audio: np.ndarray, offset: int, samples_per_frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove a measured offset (LSE's convention: video window i best matches audio window i - offset).
+
+    offset > 0 (the audio leads): drop the first ``offset`` frames; offset < 0 (the audio lags):
+    drop the first ``-offset`` frames' worth of audio. Sample 0 stays the time of frame 0.
+    """
+    if offset > 0:
+        return frames[offset:], audio
+    return frames, audio[-offset * samples_per_frame :]
+
+
+def _evaluator(config: SyncConfig) -> SyncEvaluator | None:
+    if config.weights is None:
+        return None
+    from ..checkpoints import load_model
+
+    return load_model(config.weights, kind="evaluator")
+
+
+def _sync_scores(frames: np.ndarray, audio: np.ndarray, evaluator: SyncEvaluator, config: SyncConfig) -> SyncScores | None:
+    """LSE offset and confidence of one segment; None when it is too short to score."""
+    from ..errors import MediaError
+    from ..metrics.lse import sync_scores
+
+    try:
+        return sync_scores(frames, audio, evaluator, vshift=config.max_offset)
+    except MediaError:
+        return None
 
 
 def _frames(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
