@@ -202,3 +202,14 @@ def test_incomplete_clip_is_reported(tmp_path: Path) -> None:
     (clip_dir(tmp_path, "spk0/00001") / "mel.npy").unlink()
     with pytest.raises(DatasetError, match="mel.npy"):
         StoredClip(clip_dir(tmp_path, "spk0/00001"))
+
+
+def test_data_package_imports_light() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, attnwav2lip.data, attnwav2lip.data.store, attnwav2lip.data.sampling; "
+            "from attnwav2lip.data import WindowConfig; "
+            "print(sorted(m for m in ('torch', 'cv2', 'av', 'librosa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

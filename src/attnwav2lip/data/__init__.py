@@ -14,6 +14,8 @@ Sampler API (what the trainer uses; see docs/data.md for the rules)::
     # expert:    faces (15,48,96), mel (1,80,16), label (1,)   -- RGB float32 in [0, 1]
 
 ``WindowSampler`` gives the same draws as numpy arrays (uint8 frames) without torch.
+Making a store: ``preprocess(videos, out, PreprocessConfig(), workers=, shard=)`` or
+``convert_wav2lip(root, out)`` (the CLI's ``attnwav2lip preprocess``).
 Submodules load lazily, so importing this package imports neither torch nor media libraries.
 """
 
@@ -36,6 +38,10 @@ _LAZY: dict[str, str] = {
     "GeneratorDataset": "attnwav2lip.data.datasets",
     "Wav2LipLayout": "attnwav2lip.data.wav2lip_layout",
     "convert_wav2lip": "attnwav2lip.data.wav2lip_layout",
+    "preprocess": "attnwav2lip.data.preprocess",
+    "PreprocessConfig": "attnwav2lip.data.preprocess",
+    "SyncConfig": "attnwav2lip.data.preprocess",
+    "find_videos": "attnwav2lip.data.sources",
 }
 
 __all__ = list(_LAZY)
