@@ -269,7 +269,7 @@ def _draw_facial_hair(img: np.ndarray, ident: Identity, g: Geometry, face: np.nd
     top = g.nose_y + 0.1 * g.a if kind == "beard" else g.mouth_y - 0.35 * g.a
     region = face * np.clip((yy - top) / (0.08 * g.a), 0, 1)
     region *= np.clip((np.abs(xx - g.cx) - 0.0) / g.a * 3, 0.25 if kind == "beard" else 1.0, 1)
-    grain = np.clip(1 + 0.5 * rng.standard_normal(face.shape).astype(np.float32), 0, 2)
+    grain = np.clip(1 + 0.9 * _blur(rng.standard_normal(face.shape).astype(np.float32), 0.8), 0, 2)
     if kind == "stubble":
         _paint(img, _blur(region, 0.03 * g.a) * 0.3 * grain, hair * 0.6)
     else:
