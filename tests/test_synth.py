@@ -71,6 +71,15 @@ def test_every_phoneme_the_voices_emit_has_a_viseme() -> None:
         assert all(s in visemes.VISEMES for s in visemes.segments(phoneme))  # raises on a gap
 
 
+def test_bad_voice_and_empty_text_are_user_errors() -> None:
+    from attnwav2lip.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no voice"):
+        speech.speak("hello", "xx-nonexistent")
+    with pytest.raises(ConfigError, match="empty"):
+        speech.speak("  ")
+
+
 def test_unknown_symbol_is_an_error_not_a_fallback() -> None:
     with pytest.raises(visemes.UnknownPhonemeError):
         visemes.segments("ʘ")

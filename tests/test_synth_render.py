@@ -33,6 +33,7 @@ def test_render_is_reproducible_and_shaped() -> None:
     assert np.array_equal(a, b)
     wide = render(ident, motion, track[:2], size=(160, 96))
     assert wide.shape == (2, 96, 160, 3)
+    assert render(ident, motion, track[:0], size=SIZE).shape == (0, SIZE, SIZE, 3)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

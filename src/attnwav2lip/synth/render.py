@@ -216,6 +216,8 @@ def iter_render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, 
                 loop: str = "pingpong") -> Iterator[np.ndarray]:
     """Frames one at a time (for streaming into a writer); see `render`."""
     track = check_track(mouth_track)
+    if not len(track):
+        return
     renderer = Renderer(identity, fit_motion(motion, len(track), loop), size)
     for i, params in enumerate(track):
         yield renderer.frame(i, params)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DependencyError, MediaError
+from ..errors import ConfigError, DependencyError, MediaError
 from ..fileio import atomic_path, write_text_atomic
 
 SAMPLE_RATE = 16_000
@@ -164,7 +164,7 @@ class _Espeak:
                    ) -> tuple[np.ndarray, list[tuple[int, int, int, str]]]:
         """int16 PCM at 22,050 Hz and the raw events (type, sample, text position, phoneme)."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise DependencyError(f"espeak-ng has no voice {voice!r}")
+            raise ConfigError(f"espeak-ng has no voice {voice!r} (expected e.g. {DEFAULT_VOICE!r}: language+variant)")
         for param, value in ((_PARAM_RATE, rate), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range)):
             self.lib.espeak_SetParameter(param, int(value), 0)
         self._chunks, self._events = [], []
@@ -197,7 +197,7 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
     audio, text and timeline always agree.
     """
     if not text.strip():
-        raise ValueError("speak: empty text")
+        raise ConfigError("nothing to speak: the text is empty")
     pcm, events = _synthesise(text, voice, rate, pitch, pitch_range)
     scale = SAMPLE_RATE / ESPEAK_RATE
     end_sample, spoken = len(pcm), text
