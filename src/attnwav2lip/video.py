@@ -158,7 +158,7 @@ def frame_rate(fps: float | Fraction) -> Fraction:
 
 
 def _aac_rate(rate: int) -> int:
-    """The source rate when AAC supports it, else the next supported rate above (48 kHz at most)."""
+    """The source rate when AAC supports it, else the next supported rate above it."""
     supported = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
     return rate if rate in supported else next((r for r in supported if r >= rate), 96000)
 
@@ -219,10 +219,21 @@ class _AudioFeed:
                 break
             self._pending.append(block)
             self._pending_len += block.shape[1]
-        joined = np.concatenate(self._pending, axis=1) if self._pending else np.zeros((self.channels, 0), np.float32)
-        out, rest = joined[:, :n], joined[:, n:]
-        self._pending, self._pending_len = ([rest] if rest.shape[1] else []), rest.shape[1]
-        return np.ascontiguousarray(out, dtype=np.float32)
+        parts: list[np.ndarray] = []
+        got = 0
+        while self._pending and got < n:  # slice views: a long array source is never copied whole
+            head = self._pending[0]
+            part = head[:, : n - got]
+            parts.append(part)
+            got += part.shape[1]
+            if part.shape[1] == head.shape[1]:
+                self._pending.pop(0)
+            else:
+                self._pending[0] = head[:, part.shape[1] :]
+        self._pending_len -= got
+        if not parts:
+            return np.zeros((self.channels, 0), np.float32)
+        return np.ascontiguousarray(np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0], dtype=np.float32)
 
 
 class VideoWriter:
