@@ -108,7 +108,7 @@ def speed(args: argparse.Namespace) -> None:
 
 def memory(args: argparse.Namespace) -> None:
     print(f"peak RSS of a whole `sync` process, 720p @ {FPS} fps, width {args.width}, batch {args.batch_size}, "
-          f"preset {args.preset}")
+          f"preset {args.preset}, {'fixed box (no detection pass)' if args.fixed_box else 'detection on'}")
     print("| input length | frames | peak RSS MB | wall s |")
     print("|---|---|---|---|")
     for seconds in args.lengths:
@@ -119,7 +119,8 @@ def memory(args: argparse.Namespace) -> None:
             "from attnwav2lip.inference import LipSyncer, SyncOptions\n"
             "from attnwav2lip.models import Generator, GeneratorConfig\n"
             f"g = Generator(GeneratorConfig(width={args.width})).eval()\n"
-            f"o = SyncOptions(batch_size={args.batch_size}, preset={args.preset!r}, detection_cache=False, progress=False)\n"
+            f"o = SyncOptions(batch_size={args.batch_size}, preset={args.preset!r}, detection_cache=False, progress=False,"
+            f" box={(200, 500, 490, 790) if args.fixed_box else None})\n"
             f"r = LipSyncer(options=o, generator=g).sync({str(clip)!r}, {str(speech)!r}, {str(Path(args.work) / 'mem.mp4')!r})\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
             "print(r.frames, int(hwm) // 1024, round(r.seconds, 1))\n"
@@ -143,6 +144,7 @@ def main() -> None:
     parser.add_argument("--detector", default="auto")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", default="/tmp/attnwav2lip-bench")
+    parser.add_argument("--fixed-box", action="store_true", help="memory: skip detection (--box), for long inputs")
     args = parser.parse_args()
     speed(args) if args.mode == "speed" else memory(args)
 
