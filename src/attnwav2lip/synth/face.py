@@ -207,7 +207,7 @@ def build_sprite(identity: Identity, size: int, light: tuple[float, float] = (0.
     # over layer: moustache and glasses (drawn after the mouth and eyelids each frame)
     over = np.zeros((size, size, 3), np.float32)
     over_a = np.zeros((size, size), np.float32)
-    if identity.facial_hair in ("moustache", "beard"):
+    if identity.facial_hair == "moustache":
         mw, my = g.mouth_w * 1.05, g.mouth_y - 0.55 * g.lip
         top = np.stack([g.mouth_x + np.linspace(-mw, mw, 24), my - 0.16 * g.a * np.cos(np.linspace(-1.2, 1.2, 24))], 1)
         bottom = np.stack([g.mouth_x + np.linspace(mw, -mw, 24),
@@ -273,7 +273,7 @@ def _draw_facial_hair(img: np.ndarray, ident: Identity, g: Geometry, face: np.nd
     if kind == "stubble":
         _paint(img, _blur(region, 0.03 * g.a) * 0.3 * grain, hair * 0.6)
     else:
-        _paint(img, _blur(region, 0.04 * g.a) * np.clip(0.65 * grain, 0, 0.8), hair * 0.9)
+        _paint(img, _blur(region, 0.04 * g.a) * np.clip(0.5 * grain, 0, 0.7), hair * 0.9)
 
 
 def _draw_eye(img: np.ndarray, ident: Identity, g: Geometry, side: int) -> None:
