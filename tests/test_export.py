@@ -62,6 +62,11 @@ def test_graph_names_and_dynamic_batch(exported: tuple[nn.Module, Path, str]) ->
     assert OnnxGenerator(onnx_path).batch_size is None
 
 
+def test_generator_config_travels_in_the_file(exported: tuple[nn.Module, Path, str]) -> None:
+    generator, onnx_path, _ = exported
+    assert OnnxGenerator(onnx_path).config == generator.config  # mel_offset, attention, width...
+
+
 @pytest.mark.parametrize("batch", [1, 3])
 def test_onnx_matches_torch(exported: tuple[nn.Module, Path, str], batch: int) -> None:
     generator, onnx_path, _ = exported
@@ -93,7 +98,7 @@ def test_fixed_batch_export_accepts_any_batch(tmp_path: Path) -> None:
     model = _Blend().eval()
     path = export_onnx(model, tmp_path / "fixed.onnx", batch=2)
     session = OnnxGenerator(path)
-    assert session.batch_size == 2
+    assert session.batch_size == 2 and session.config is None  # no attnwav2lip config to store
     for n in (1, 2, 5):  # chunks of 2, the last one padded
         assert max_abs_difference(model, session, n) <= 1e-5
     assert session(np.zeros((0, 1, 80, 16)), np.zeros((0, 6, 96, 96))).shape == (0, 3, 96, 96)

@@ -3,16 +3,22 @@
 Users asked for ONNX and CPU speed-ups (reference.md §11, item 12). ``export_onnx`` writes a
 graph with inputs ``mels`` (N, 1, 80, 16) and ``faces`` (N, 6, 96, 96) and output ``generated``
 (N, 3, 96, 96); ``OnnxGenerator`` runs it with onnxruntime and can replace the torch generator
-wherever only ``generator(mels, faces)`` is called (the sync pipeline's inner loop).
+wherever only ``generator(mels, faces)`` is called (the sync pipeline's inner loop). The
+generator's config travels in the file's metadata, so ``OnnxGenerator.config.mel_offset`` is
+the offset the weights were trained with.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
+from .config import from_dict, to_dict
 from .errors import CheckpointError, ConfigError, DependencyError
 from .fileio import atomic_path
 
@@ -20,11 +26,14 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from .models import GeneratorConfig
+
 INPUT_NAMES = ("mels", "faces")
 OUTPUT_NAME = "generated"
 DEFAULT_OPSET = 18
 MEL_SHAPE = (1, 80, 16)
 FACE_SHAPE = (6, 96, 96)
+CONFIG_KEY = "attnwav2lip.generator_config"  # ONNX metadata: the generator's config as JSON
 
 
 def require(*modules: str) -> None:
@@ -39,6 +48,17 @@ def require(*modules: str) -> None:
         raise DependencyError(
             f"ONNX export needs {', '.join(missing)}: pip install 'attnwav2lip[export]'"
         )
+
+
+@contextlib.contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Run ``module`` in eval mode (BatchNorm on running statistics) and restore its mode after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def export_onnx(
@@ -71,9 +91,7 @@ def export_onnx(
     if batch == "dynamic":
         dim = torch.export.Dim("batch", min=1)
         dynamic_shapes = ({0: dim}, {0: dim})
-    was_training = generator.training
-    generator.eval()
-    try:
+    with eval_mode(generator):
         program = torch.onnx.export(
             generator,
             example,
@@ -84,8 +102,9 @@ def export_onnx(
             dynamo=True,
             verbose=False,
         )
-    finally:
-        generator.train(was_training)
+    config = getattr(generator, "config", None)
+    if dataclasses.is_dataclass(config):
+        program.model.metadata_props[CONFIG_KEY] = json.dumps(to_dict(config))
     target = Path(path)
     with atomic_path(target) as tmp:
         program.save(tmp, external_data=False)
@@ -118,6 +137,7 @@ class OnnxGenerator:
             raise CheckpointError(f"{path}: expected ONNX inputs {INPUT_NAMES}, found {names}")
         batch_dim = self.session.get_inputs()[0].shape[0]
         self.batch_size: int | None = batch_dim if isinstance(batch_dim, int) else None
+        self.config = _stored_config(self.session, path)
 
     def __call__(self, mels: np.ndarray | torch.Tensor, faces: np.ndarray | torch.Tensor) -> torch.Tensor:
         import numpy as np
@@ -145,6 +165,19 @@ class OnnxGenerator:
         if not outputs:
             return torch.zeros((0, 3, *FACE_SHAPE[1:]), dtype=torch.float32)
         return torch.from_numpy(np.concatenate(outputs))
+
+
+def _stored_config(session: Any, path: str | os.PathLike[str]) -> GeneratorConfig | None:
+    """The generator config ``export_onnx`` stored in the file (None for graphs exported elsewhere)."""
+    from .models import GeneratorConfig
+
+    text = session.get_modelmeta().custom_metadata_map.get(CONFIG_KEY)
+    if text is None:
+        return None
+    try:
+        return from_dict(GeneratorConfig, json.loads(text), where=f"{path} metadata")
+    except (json.JSONDecodeError, ConfigError) as exc:
+        raise CheckpointError(f"{path}: unreadable generator config in the metadata ({exc})") from None
 
 
 def _host_float32(x: Any) -> np.ndarray:
@@ -180,12 +213,7 @@ def max_abs_difference(generator: torch.nn.Module, onnx_model: OnnxGenerator, ba
     mels = torch.rand((batch, *MEL_SHAPE), generator=rng) * 8 - 4  # the mel front end's [-4, 4]
     faces = torch.rand((batch, *FACE_SHAPE), generator=rng)
     param = next(generator.parameters())
-    was_training = generator.training
-    generator.eval()
-    try:
-        with torch.no_grad():
-            expected = generator(mels.to(param.device, param.dtype), faces.to(param.device, param.dtype))
-    finally:
-        generator.train(was_training)
+    with eval_mode(generator), torch.no_grad():
+        expected = generator(mels.to(param.device, param.dtype), faces.to(param.device, param.dtype))
     got = onnx_model(mels, faces)
     return float((expected.float().cpu() - got).abs().max())

@@ -63,18 +63,15 @@ def spatial_maps(
     """
     import torch
 
+    from .export import eval_mode
+
     mel_array, face_array = generator_inputs(faces_rgb96, mels)
     param = next(generator.parameters())
-    was_training = generator.training
-    generator.eval()
-    try:
-        with torch.no_grad():
-            maps = generator.spatial_attention_maps(
-                torch.from_numpy(mel_array).to(param.device, param.dtype),
-                torch.from_numpy(face_array).to(param.device, param.dtype),
-            )
-    finally:
-        generator.train(was_training)
+    with eval_mode(generator), torch.no_grad():
+        maps = generator.spatial_attention_maps(
+            torch.from_numpy(mel_array).to(param.device, param.dtype),
+            torch.from_numpy(face_array).to(param.device, param.dtype),
+        )
     return {name: m[:, 0].float().cpu().numpy() for name, m in maps.items()}
 
 

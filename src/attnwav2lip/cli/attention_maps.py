@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--mouth-box", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
-        help="mouth region in 96x96 crop pixels, end exclusive (default: 22 54 74 78, the lower middle)",
+        help="mouth region in 96x96 crop pixels, end exclusive (default: the lower middle, 22 54 74 78)",
     )
     parser.add_argument("--frames", type=int, default=4, help="rows: video frames, or speech windows for an image (default 4)")
     parser.add_argument("-o", "--out", required=True, metavar="OUT.png", help="figure to write (PNG)")
