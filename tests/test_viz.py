@@ -159,20 +159,33 @@ def test_cli_without_spatial_attention_is_a_user_error(
     assert not out.exists()
 
 
-def test_video_rows_use_evenly_spaced_frames_and_their_audio(
-    files: dict[str, Path], astronaut_rgb: np.ndarray, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def talking_video(tmp_path_factory: pytest.TempPathFactory, astronaut_rgb: np.ndarray) -> Path:
+    """10 frames at 25 fps of the astronaut drifting sideways, with a 220 Hz tone."""
     import cv2
 
     from attnwav2lip.video import write_video
-    from attnwav2lip.viz import attention_report
 
     small = cv2.resize(astronaut_rgb, (256, 256), interpolation=cv2.INTER_AREA)
     frames = [np.roll(small, shift, axis=1) for shift in range(10)]
     t = np.arange(16000 * 10 // 25) / 16000
-    video = tmp_path / "talk.mp4"
+    video = tmp_path_factory.mktemp("video") / "talk.mp4"
     write_video(video, frames, 25, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
-    report = attention_report(files["both"], video, frames=3)
+    return video
+
+
+def test_video_rows_use_evenly_spaced_frames_and_their_audio(files: dict[str, Path], talking_video: Path) -> None:
+    from attnwav2lip.viz import attention_report
+
+    report = attention_report(files["both"], talking_video, frames=3)
     assert report.frames == (0, 4, 9)  # round(linspace(0, 9, 3)) = 0, 4.5 -> 4 (even), 9
-    assert report.audio == str(video)
+    assert report.audio == str(talking_video)
     assert report.figure.shape[0] == HEADER + 3 * CROP * TILE_SCALE
+
+
+def test_image_with_speech_repeats_the_face_over_windows(files: dict[str, Path], talking_video: Path) -> None:
+    from attnwav2lip.viz import attention_report
+
+    report = attention_report(files["both"], files["image"], audio=talking_video, frames=2)
+    assert report.frames == (0, 0) and report.audio == str(talking_video)
+    assert report.figure.shape[0] == HEADER + 2 * CROP * TILE_SCALE
