@@ -77,12 +77,20 @@ def loader_rate(dataset, batch: int, workers: int, batches: int) -> float:
     return batches * batch / (time.perf_counter() - start)
 
 
+def cpu_ms_per_sample(dataset, count: int) -> float:
+    """CPU time (all threads) per sample drawn in this process: insensitive to other load on the machine."""
+    start = time.process_time()
+    for i in range(count):
+        dataset.sample(0, i)
+    return 1000 * (time.process_time() - start) / count
+
+
 def train_rate(batch_iter, width: float, steps: int) -> float:
     model = Generator(width=width, attention="both")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    times = []
+    times, cpu = [], []
     for i in range(2 + steps):
-        start = time.perf_counter()  # includes waiting for the batch
+        start, start_cpu = time.perf_counter(), time.process_time()  # includes waiting for the batch
         item = next(batch_iter)
         out = model(item["indiv_mels"], item["faces"])
         loss = torch.nn.functional.l1_loss(out, item["gt"])
@@ -91,7 +99,9 @@ def train_rate(batch_iter, width: float, steps: int) -> float:
         optimizer.step()
         if i >= 2:
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         windows = item["faces"].shape[0]
+    print(f"  training step CPU time (all threads): {statistics.median(cpu) * 1000 / windows:.0f} ms per window", flush=True)
     return windows / statistics.median(times)
 
 
@@ -121,6 +131,8 @@ def main() -> None:
             expert = loader_rate(expert_set, 64, workers, max(args.batches // 4, 5))
             print(f"loader, {workers} worker(s): generator {loader[workers]:.0f} windows/s (batch {args.batch}), "
                   f"expert {expert:.0f} windows/s (batch 64)", flush=True)
+        print(f"loader CPU time per window, in-process: generator {cpu_ms_per_sample(generator_set, 200):.2f} ms, "
+              f"expert {cpu_ms_per_sample(expert_set, 200):.2f} ms", flush=True)
         make_wav2lip_layout(store, root / "wav2lip")
         layout = Wav2LipLayout(root / "wav2lip", "train")
         original = loader_rate(GeneratorDataset(layout, config, seed=0), args.batch, args.workers[0], max(args.batches // 4, 5))

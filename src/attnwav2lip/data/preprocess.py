@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -125,7 +126,7 @@ def preprocess(
         counts[result.status] += 1
         counts["clips"] += len(result.clips)
         if result.status == "failed":
-            bar.write(f"skipped {result.key}: {result.reason}")
+            bar.write(f"skipped {result.key}: {result.reason}", file=sys.stderr)
         bar.update()
     bar.close()
     return counts

@@ -166,7 +166,7 @@ class WindowSampler:
             anchors = anchors_of(clip, windows)
             if len(anchors) and len(windows) >= 2:
                 return index, clip, anchors, windows
-        raise DatasetError(f"no valid window found in {MAX_DRAWS} clips: are the clips shorter than their audio?")
+        raise DatasetError(f"no valid window found in {MAX_DRAWS} clips: is the audio shorter than the video?")
 
 
 def _other(rng: np.random.Generator, starts: Sequence[int], avoid: int) -> int:
