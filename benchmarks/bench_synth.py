@@ -84,7 +84,7 @@ def detect(identities: int, frames: int) -> None:
         for seed in range(identities):
             ident, motion, track = _clip(frames * 10, 1000 + seed)
             renderer = Renderer(ident, motion, 256)
-            boxes = renderer.boxes()
+            boxes = renderer.boxes(track)
             idx = np.linspace(0, len(track) - 1, frames).astype(int)
             found = detector.detect([renderer.frame(i, track[i]) for i in idx])
             for i, det in zip(idx, found):

@@ -185,7 +185,7 @@ def make_clip(spec: ClipSpec, config: CorpusConfig, out: Path) -> dict[str, Any]
             "size": config.size, "frames": n_frames, "fps": config.fps}
     with atomic_path(paths[".npz"]) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
-            fh, boxes=renderer.boxes(), mouth=track, phoneme=np.array(frame_phonemes(utt.phones, config.fps, n_frames)),
+            fh, boxes=renderer.boxes(track), mouth=track, phoneme=np.array(frame_phonemes(utt.phones, config.fps, n_frames)),
             meta=np.array(json.dumps(meta)), **motion.arrays(),
         )
     return _record(spec, config, out, paths)

@@ -374,6 +374,31 @@ def _to_int(points: np.ndarray) -> np.ndarray:
     return np.round(points * _ONE).astype(np.int32)
 
 
+def jaw_drop(g: Geometry, p: np.ndarray) -> float:
+    """How far (canonical pixels) the chin moves down for mouth parameters `p`: about half the lower lip's drop."""
+    return 0.16 * g.a * float(p[OPEN]) * (1 - float(p[PRESS]))
+
+
+#: the neck below the chin takes up the jaw's drop over this many face half-heights
+JAW_NECK = 0.25
+
+
+def drop_jaw(img: np.ndarray, g: Geometry, drop: float) -> None:
+    """Lower the chin by `drop` pixels, in place: the face between mouth line and chin stretches, the
+    neck just below compresses, and nothing outside the face's width moves."""
+    if drop < 0.05:
+        return
+    top, bottom = int(g.mouth_y), min(img.shape[0], int(np.ceil(g.chin_y + JAW_NECK * g.b)) + 1)
+    rows = np.arange(top, bottom, dtype=np.float32)
+    down = np.clip((rows - g.mouth_y) / (g.chin_y - g.mouth_y), 0, 1)
+    ramp = np.minimum(down * down * (3 - 2 * down), np.clip(1 - (rows - g.chin_y) / (JAW_NECK * g.b), 0, 1))
+    cols = np.arange(img.shape[1], dtype=np.float32)
+    width = np.clip((0.9 * g.a - np.abs(cols - g.cx)) / (0.25 * g.a), 0, 1)
+    map_y = (rows[:, None] - drop * ramp[:, None] * width[None, :]).astype(np.float32)
+    map_x = np.broadcast_to(cols, map_y.shape).astype(np.float32)
+    img[top:bottom] = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def draw_eyelids(img: np.ndarray, sprite: Sprite, closure: float) -> None:
     """Close both eyes by `closure` (0 open .. 1 shut), in place on the canonical frame."""
     if closure <= 0.02:

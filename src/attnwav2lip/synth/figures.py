@@ -38,7 +38,7 @@ def mouth_strip(text: str = STRIP_TEXT, voice: str = "en-us+m3", fps: float = 25
     """Mouth crops of a frontal face speaking `text`: (crops, phoneme per crop, seconds per crop)."""
     from .identity import sample_identity
     from .motion import Motion
-    from .render import Renderer
+    from .render import Renderer, canonical_box
     from .speech import speak
     from .visemes import frame_phonemes, mouth_track
 
@@ -49,11 +49,13 @@ def mouth_strip(text: str = STRIP_TEXT, voice: str = "en-us+m3", fps: float = 25
     renderer = Renderer(sample_identity(identity_seed), still, 256)
     track = mouth_track(utt.phones, fps, n)
     g = renderer.sprite.geom
-    box = renderer.boxes()[0]
-    h = (box[3] - box[1]) * 0.32
-    cx, cy = (box[0] + box[2]) / 2, box[1] + (g.mouth_y - (g.eye_y - 0.4 * (g.chin_y - g.eye_y))) * 1.1
-    x0, y0 = int(cx - h), int(cy - h * 0.7)
-    crops = [renderer.frame(i, track[i])[y0:y0 + int(1.4 * h), x0:x0 + int(2 * h)] for i in range(0, n, every)]
+    x1, y1, x2, y2 = renderer.boxes()[0]
+    _, top, _, chin = canonical_box(g)
+    mouth_y = y1 + (g.mouth_y - top) / (chin - top) * (y2 - y1)  # frontal pose: linear in the box
+    cx, w, h = (x1 + x2) / 2, x2 - x1, y2 - y1
+    rows = slice(int(mouth_y - 0.25 * h), int(y2 + 0.1 * h))  # nose tip to below the chin: shows the jaw
+    cols = slice(int(cx - 0.4 * w), int(cx + 0.4 * w))
+    crops = [renderer.frame(i, track[i])[rows, cols] for i in range(0, n, every)]
     labels = frame_phonemes(utt.phones, fps, n)[::every]
     return crops, labels, every / fps
 

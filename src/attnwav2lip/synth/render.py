@@ -13,7 +13,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .face import Geometry, Sprite, build_sprite, draw_eyelids, draw_mouth, draw_over
+from .face import Geometry, Sprite, build_sprite, draw_eyelids, draw_mouth, draw_over, drop_jaw, jaw_drop
 from .identity import Identity
 from .motion import Motion
 from .mouth import check_track
@@ -67,20 +67,20 @@ def canonical_box(g: Geometry) -> np.ndarray:
     return np.array([g.cx - g.a, g.eye_y - FOREHEAD * (chin - g.eye_y), g.cx + g.a, chin])
 
 
-def face_boxes(g: Geometry, pose: np.ndarray, size: Size) -> np.ndarray:
-    """(T, 4) float32 x1, y1, x2, y2 ground-truth boxes: the box's outline warped by each pose, bounded.
+def face_boxes(g: Geometry, pose: np.ndarray, size: Size, mouth: np.ndarray | None = None) -> np.ndarray:
+    """(T, 4) float32 x1, y1, x2, y2 ground-truth boxes for each pose (and mouth, whose jaw lowers the chin).
 
-    The outline is sampled along the box's edges (not just its corners) so that rotation bounds
-    the rotated box, as a detector bounding a rotated face would.
+    The box bounds the oval inscribed in the canonical box, warped by the pose: what a detector
+    bounding a rotated face bounds.
     """
     w, h = frame_size(size)
     x1, y1, x2, y2 = canonical_box(g)
-    # the oval inscribed in the box: what a detector actually bounds when the head rotates
     t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
-    pts = np.stack([(x1 + x2) / 2 + (x2 - x1) / 2 * np.cos(t), (y1 + y2) / 2 + (y2 - y1) / 2 * np.sin(t),
-                    np.ones_like(t)])
     out = np.empty((len(pose), 4), np.float32)
     for i, p in enumerate(pose):
+        bottom = y2 + (jaw_drop(g, mouth[i]) if mouth is not None else 0.0)
+        pts = np.stack([(x1 + x2) / 2 + (x2 - x1) / 2 * np.cos(t), (y1 + bottom) / 2 + (bottom - y1) / 2 * np.sin(t),
+                        np.ones_like(t)])
         q = homography(g, p, w, h) @ pts
         q = q[:2] / q[2]
         out[i] = q[0].min(), q[1].min(), q[0].max(), q[1].max()
@@ -169,6 +169,7 @@ class Renderer:
         m = self.motion
         canvas = self._canvas
         np.copyto(canvas, self._rgba)
+        drop_jaw(canvas, self.sprite.geom, jaw_drop(self.sprite.geom, mouth))
         draw_eyelids(canvas, self.sprite, float(m.blink[index]))
         draw_mouth(canvas, self.sprite, mouth)
         draw_over(canvas, self.sprite)
@@ -198,9 +199,9 @@ class Renderer:
             out = cv2.imdecode(data, cv2.IMREAD_COLOR)
         return out
 
-    def boxes(self) -> np.ndarray:
-        """Ground-truth face boxes of every motion frame, (T, 4)."""
-        return face_boxes(self.sprite.geom, self.motion.pose, (self.width, self.height))
+    def boxes(self, mouth_track: np.ndarray | None = None) -> np.ndarray:
+        """Ground-truth face boxes of every motion frame, (T, 4); pass the mouth track to follow the jaw."""
+        return face_boxes(self.sprite.geom, self.motion.pose, (self.width, self.height), mouth_track)
 
 
 def fit_motion(motion: Motion, n_frames: int, loop: str = "pingpong") -> Motion:
