@@ -79,7 +79,8 @@ def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path)
     recipe = tmp_path / "expert.yaml"
     save_recipe(ExpertTrainConfig(
         data=tiny_data(store, batch_size=4), model=ExpertConfig(width=WIDTH),
-        schedule=ScheduleConfig(max_steps=2, eval_every=2, checkpoint_every=2, val_batches=1, log_every=1)), recipe)
+        schedule=ScheduleConfig(max_steps=2, eval_every=2, checkpoint_every=2, val_batches=1, log_every=1,
+                                keep_checkpoints=2)), recipe)
     run = tmp_path / "run"
     assert cli.main(["train-expert", "--config", str(recipe), "--out", str(run), "--no-progress"]) == 0
     val = read_metrics(run, "val")
@@ -90,6 +91,8 @@ def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path)
     assert cli.main(["train-expert", "--out", str(run), "--resume", "--max-steps", "3", "--no-progress"]) == 0
     assert load_state(run / "checkpoints" / "step_000000003")["step"] == 3
     assert [r["step"] for r in read_metrics(run, "train")] == [1, 2, 3]
+    assert cli.main(["train-expert", "--out", str(run), "--resume", "--max-steps", "4", "--no-progress"]) == 0
+    assert sorted(p.name for p in (run / "checkpoints").glob("step_*")) == ["step_000000003", "step_000000004"]
 
 
 def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Path, tmp_path: Path) -> None:

@@ -74,6 +74,8 @@ class ScheduleConfig:
 
     ``val_batches`` global batches are evaluated at each validation (the original: ~300-700 for
     the generator, ~1,400 for the expert); sample grids are written with each checkpoint.
+    ``keep_checkpoints`` keeps only the newest N checkpoint folders (0 keeps all; a full-size
+    generator checkpoint with its discriminator and optimiser states is ~0.6 GB).
     """
 
     max_steps: int = 100_000
@@ -81,11 +83,12 @@ class ScheduleConfig:
     checkpoint_every: int = 3000
     val_batches: int = 300
     log_every: int = 50
+    keep_checkpoints: int = 0
 
     def __post_init__(self) -> None:
         values = (self.max_steps, self.eval_every, self.checkpoint_every, self.val_batches, self.log_every)
-        if min(values) < 1:
-            raise ConfigError(f"schedule: every value must be >= 1, got {dataclasses.asdict(self)}")
+        if min(values) < 1 or self.keep_checkpoints < 0:
+            raise ConfigError(f"schedule: values must be >= 1 (keep_checkpoints >= 0), got {dataclasses.asdict(self)}")
 
 
 @dataclasses.dataclass(frozen=True)

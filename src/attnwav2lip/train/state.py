@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -70,6 +71,15 @@ def save_checkpoint(folder: Path, models: dict[str, nn.Module], state: dict[str,
     with atomic_path(folder / STATE_FILE) as tmp:
         torch.save(state, tmp)
     write_text_atomic(folder.parent / LATEST, folder.name + "\n")
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` checkpoint folders of a run (``keep`` 0: delete none)."""
+    if keep < 1:
+        return
+    folders = sorted((run_dir / CHECKPOINTS).glob("step_*"))
+    for folder in folders[:-keep]:
+        shutil.rmtree(folder)
 
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:

@@ -21,7 +21,8 @@ from .config import DataConfig, ScheduleConfig
 from .recorder import Recorder
 from .runtime import Runtime
 from .sampler import Position, ShardedBatchSampler
-from .state import checkpoint_dir, load_state, load_weights, rng_state, save_checkpoint, set_rng_state
+from .state import (checkpoint_dir, load_state, load_weights, prune_checkpoints, rng_state, save_checkpoint,
+                    set_rng_state)
 
 Batch = Mapping[str, torch.Tensor]
 
@@ -158,6 +159,7 @@ class Trainer:
                      "task": self.task.state_dict(), "rng": rng, "world_size": self.runtime.world_size}
             folder = checkpoint_dir(self.run_dir, self.step)
             save_checkpoint(folder, self.task.networks(), state)
+            prune_checkpoints(self.run_dir, self.schedule.keep_checkpoints)
             self._write_samples(self.run_dir / "samples" / f"step_{self.step:09d}.png")
         self.runtime.barrier()
 
