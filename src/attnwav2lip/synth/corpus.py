@@ -22,13 +22,16 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from ..config import load_recipe, save_recipe
 from ..errors import ConfigError
 from ..fileio import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:
+    from .speech import Utterance
 
 SPLITS: tuple[str, ...] = ("train", "val", "test", "evaluator")
 TRUTH_SUFFIXES: tuple[str, ...] = (".wav", ".speech.json", ".mp4", ".npz")
@@ -140,11 +143,16 @@ def clip_paths(out: Path, clip_id: str) -> dict[str, Path]:
 
 
 def is_complete(out: Path, clip_id: str) -> bool:
+    """Whether all four files of a clip are in place (each is renamed into place only when whole)."""
     return all(p.is_file() for p in clip_paths(out, clip_id).values())
 
 
-def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> Any:
-    """The clip's stored speech, synthesising and storing it first if it is not there yet."""
+def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> "Utterance":
+    """The clip's stored speech, synthesising and storing it first if it is not there yet.
+
+    Stored speech is padded with silence (at least 0.15 s, and to `min_seconds`) up to a whole
+    number of frames, so video and audio end together.
+    """
     from .speech import SAMPLE_RATE, Utterance, pad_to, speak
 
     if paths[".wav"].is_file() and paths[".speech.json"].is_file():
@@ -185,8 +193,8 @@ def make_clip(spec: ClipSpec, config: CorpusConfig, out: Path) -> dict[str, Any]
             "size": config.size, "frames": n_frames, "fps": config.fps}
     with atomic_path(paths[".npz"]) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
-            fh, boxes=renderer.boxes(track), mouth=track, phoneme=np.array(frame_phonemes(utt.phones, config.fps, n_frames)),
-            meta=np.array(json.dumps(meta)), **motion.arrays(),
+            fh, boxes=renderer.boxes(track), mouth=track, meta=np.array(json.dumps(meta)),
+            phoneme=np.array(frame_phonemes(utt.phones, config.fps, n_frames)), **motion.arrays(),
         )
     return _record(spec, config, out, paths)
 
