@@ -55,12 +55,13 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise MediaError(f"{path}: cannot decode audio ({exc.__class__.__name__})") from None
     wav = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    del chunks  # long tracks: never more than two copies of the samples alive
     if declared is not None and 0 < wav.size - declared <= _MAX_PADDING * sr // SAMPLE_RATE:
         wav = wav[:declared]  # drop the encoder's end padding (AAC pads its last frame)
     if wav.size == 0:
         raise MediaError(f"{path}: audio stream has no samples")
-    wav = np.nan_to_num(wav.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.clip(wav, -1.0, 1.0)
+    wav = np.nan_to_num(wav.astype(np.float32, copy=False), copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(wav, -1.0, 1.0, out=wav)
 
 
 def _declared_samples(stream, sr: int) -> int | None:
@@ -81,7 +82,7 @@ def melspectrogram(wav: np.ndarray) -> np.ndarray:
     if x.size == 0:
         raise MediaError("cannot compute a mel spectrogram of empty audio")
     # float32 throughout keeps a 10-minute track's working set near two copies of the samples
-    padded = np.pad(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), N_FFT // 2, mode="reflect")
+    padded = np.nan_to_num(np.pad(x, N_FFT // 2, mode="reflect"), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     body = padded[N_FFT // 2 : N_FFT // 2 + x.size]
     for end in range(x.size, 1, -_STFT_CHUNK * HOP):  # == scipy.signal.lfilter([1, -0.97], [1], x), in place
         start = max(end - _STFT_CHUNK * HOP, 1)
