@@ -70,3 +70,15 @@ def test_atomic_path_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(AttnWav2LipError, match="does not exist"):
         with atomic_path(tmp_path / "nope" / "x.mp4"):
             pass
+
+
+def test_atomic_path_gives_ordinary_file_mode(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "x.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644
