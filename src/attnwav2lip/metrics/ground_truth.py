@@ -23,7 +23,9 @@ _MARGIN = 5  # (11 - 1) // 2: border left out of the mean, as scikit-image does
 
 @dataclass(frozen=True)
 class RegionMetrics:
-    """Mean over frames; ``psnr`` is inf when every frame matches exactly."""
+    """Means over frames; ``psnr`` comes from the mean squared error over all frames (a per-frame
+    mean would be inf as soon as one frame matches exactly, e.g. a closed mouth in silence), so it
+    is inf only when every frame matches."""
 
     psnr: float
     ssim: float
@@ -40,14 +42,15 @@ def mouth_metrics(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[in
     if pred.shape != true.shape:
         raise ValueError(f"generated and true frames differ in shape: {pred.shape} vs {true.shape}")
     boxes = _boxes(box, pred.shape)
-    psnrs, ssims, l1s = [], [], []
+    mses, ssims, l1s = [], [], []
     for p, t, (x1, y1, x2, y2) in zip(pred, true, boxes):
         a, b = p[y1:y2, x1:x2].astype(np.float64), t[y1:y2, x1:x2].astype(np.float64)
-        mse = np.mean((a - b) ** 2)
-        psnrs.append(np.inf if mse == 0 else 10.0 * np.log10(255.0**2 / mse))
+        mses.append(np.mean((a - b) ** 2))
         ssims.append(ssim(a, b))
         l1s.append(np.mean(np.abs(a - b)) / 255.0)
-    return RegionMetrics(float(np.mean(psnrs)), float(np.mean(ssims)), float(np.mean(l1s)), len(pred))
+    mse = float(np.mean(mses))
+    psnr = np.inf if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+    return RegionMetrics(float(psnr), float(np.mean(ssims)), float(np.mean(l1s)), len(pred))
 
 
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
