@@ -16,16 +16,17 @@ from ..errors import AttnWav2LipError
 
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
-    "info",
-    "evaluate",
-    "train_evaluator",
-    "preprocess",
     "sync",
-    "attention_maps",
-    "export",
+    "demo",
+    "synth",
+    "preprocess",
     "train_expert",
     "train",
-    "synth",
+    "train_evaluator",
+    "evaluate",
+    "attention_maps",
+    "export",
+    "info",
 )
 
 
