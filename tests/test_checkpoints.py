@@ -79,7 +79,8 @@ def assert_one_line_about(exc: pytest.ExceptionInfo[CheckpointError], path: Path
 
 @pytest.fixture(scope="module")
 def originals() -> dict[str, nn.Module]:
-    return {kind: cls() for kind, cls in CLASSES.items()}
+    # the original generator is the attention-free Wav2Lip
+    return {kind: cls(attention="none") if kind == "generator" else cls() for kind, cls in CLASSES.items()}
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
@@ -104,7 +105,7 @@ def test_original_formats_load(originals: dict[str, nn.Module], tmp_path: Path, 
 # --- BGR -> RGB: the converted network on RGB computes what the original computes on BGR ---------
 
 def test_generator_bgr_to_rgb(tmp_path: Path) -> None:
-    original = randomise_norms(Generator(width=0.125))
+    original = randomise_norms(Generator(width=0.125, attention="none"))
     write_original(original, tmp_path / "wav2lip.pth", prefix=True, legacy=False)
     converted = load_model(tmp_path / "wav2lip.pth")
     mels, faces_bgr = torch.rand(2, 1, 80, 16), torch.rand(2, 6, 96, 96)
@@ -147,7 +148,7 @@ def test_evaluator_bgr_to_rgb(tmp_path: Path) -> None:
 
 
 def test_colour_swap_is_its_own_inverse() -> None:
-    state = Generator(width=0.125).state_dict()
+    state = Generator(width=0.125, attention="none").state_dict()
     back = swap_colour_order("generator", swap_colour_order("generator", state))
     assert all(torch.equal(back[k], v) for k, v in state.items())
 
@@ -190,7 +191,7 @@ def test_kind_demand(tmp_path: Path) -> None:
 # --- initialising an attention generator from Wav2Lip ---------------------------------------------
 
 def test_init_generator_from_wav2lip(tmp_path: Path) -> None:
-    wav2lip = Generator(width=0.25)
+    wav2lip = Generator(width=0.25, attention="none")
     written = write_original(wav2lip, tmp_path / "wav2lip.pth", prefix=True, legacy=False)
     attn = Generator(width=0.25, attention="both")
     fresh = {k: v.clone() for k, v in attn.state_dict().items()}
@@ -203,9 +204,9 @@ def test_init_generator_from_wav2lip(tmp_path: Path) -> None:
 
     save_model(attn, tmp_path / "attn.safetensors")
     with pytest.raises(CheckpointError, match="lacks"):
-        init_generator_from_wav2lip(Generator(width=0.25), tmp_path / "attn.safetensors")
+        init_generator_from_wav2lip(Generator(width=0.25, attention="none"), tmp_path / "attn.safetensors")
     with pytest.raises(CheckpointError, match="has shape"):
-        init_generator_from_wav2lip(Generator(width=0.125), tmp_path / "wav2lip.pth")
+        init_generator_from_wav2lip(Generator(width=0.125, attention="none"), tmp_path / "wav2lip.pth")
 
 
 # --- safety and bad files -------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def test_unsafe_pickle_is_refused_without_running(tmp_path: Path, legacy: bool) 
 
 
 def test_bad_files(tmp_path: Path) -> None:
-    good = Generator(width=0.125)
+    good = Generator(width=0.125, attention="none")
     write_original(good, tmp_path / "zip.pth", prefix=False, legacy=False)
     write_original(good, tmp_path / "legacy.pth", prefix=False, legacy=True)
     save_model(good, tmp_path / "own.safetensors")

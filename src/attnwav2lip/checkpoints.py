@@ -236,6 +236,8 @@ def _read_original(path: Path) -> _Weights:
     kind = _recognise(state, path)
     probe, base = _WIDTH_PROBES[kind]
     config: dict[str, Any] = {"width": state[probe].shape[0] / base}
+    if kind == "generator":
+        config.update(attention="none", mel_offset=0)  # Wav2Lip itself, with its inference's offset
     if kind == "evaluator" and "netfclip.3.weight" in state:
         config["embedding_dim"] = state["netfclip.3.weight"].shape[0]
     return _Weights(kind, config, swap_colour_order(kind, state))

@@ -43,7 +43,7 @@ class GeneratorConfig:
     """
 
     width: float = 1.0
-    attention: str = "none"
+    attention: str = "both"  # AttnWav2Lip; "none" is the original Wav2Lip
     reduction: int = 16
     min_hidden: int = 8
     spatial_kernel: int = 7
