@@ -41,9 +41,7 @@ original's 5-frame forward window. Cache: ``detect_video`` / ``DetectionCache`` 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_exports
 from .boxes import BoxAdjust, clip_boxes, iou_matrix, pad_boxes
 from .cache import DetectionCache, content_digest, default_cache_dir, detect_video
 from .detection import Detections, Detector
@@ -79,10 +77,4 @@ __all__ = [
     *_BACKENDS,
 ]  # fmt: skip
 
-
-def __getattr__(name: str) -> Any:
-    """Backends load on first use (they import torch / mediapipe / OpenCV)."""
-    module = _BACKENDS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'attnwav2lip.faces' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _BACKENDS, eager=__all__)  # backends import torch / mediapipe

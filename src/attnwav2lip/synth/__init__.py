@@ -13,8 +13,7 @@ corpus writer (`corpus`). Names load lazily so `import attnwav2lip.synth` stays 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "speak": "attnwav2lip.synth.speech",
@@ -35,14 +34,4 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'attnwav2lip.synth' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
