@@ -201,7 +201,7 @@ def train_evaluator(
     Returns the last validation's loss and accuracy (distance under margin / 2 counts as in sync).
     """
     from ..models import SyncNetEvaluator
-    from ..train.api import _run
+    from ..train.api import run_task
 
     if not config.data.root:
         raise ConfigError("data.root is empty: give the SynthTalk corpus folder (--data)")
@@ -217,5 +217,5 @@ def train_evaluator(
     def build(runtime: Runtime) -> EvaluatorTask:
         return EvaluatorTask(SyncNetEvaluator(config.model), config.optim, config.margin, runtime)
 
-    return _run("train-evaluator", config, run_dir, build, "evaluator", resume, datasets)  # type: ignore[arg-type]
+    return run_task("train-evaluator", config, run_dir, build, "evaluator", resume, datasets)  # type: ignore[arg-type]
 

@@ -40,7 +40,7 @@ def train_expert(config: ExpertTrainConfig, run_dir: PathLike | None, *, resume:
     def build(runtime: Runtime) -> Task:
         return ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
 
-    return _run("train-expert", config, run_dir, build, "expert", resume, datasets)
+    return run_task("train-expert", config, run_dir, build, "expert", resume, datasets)
 
 
 def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: PathLike, init: PathLike | None = None,
@@ -72,7 +72,7 @@ def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: Pa
         frozen_expert = load_model(network_file(expert, "expert"), kind="expert")
         return GeneratorTask(generator, frozen_expert, adversary, config, runtime)
 
-    return _run("train", config, run_dir, build, "generator", resume, datasets)
+    return run_task("train", config, run_dir, build, "generator", resume, datasets)
 
 
 def network_file(path: PathLike, name: str) -> Path:
@@ -99,9 +99,13 @@ def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
     return split(data.train_split), split(data.val_split)
 
 
-def _run(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: PathLike | None,
-         build: Callable[[Runtime], Task], kind: str, resume: PathLike | None,
-         datasets: Datasets | None) -> dict[str, float]:
+def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: PathLike | None,
+             build: Callable[[Runtime], Task], kind: str, resume: PathLike | None,
+             datasets: Datasets | None) -> dict[str, float]:
+    """Run any ``Task`` (built by ``build`` once the runtime exists) in a run folder, fresh or resumed.
+
+    The one entry point for every trained network: expert, generator, and the SynthTalk evaluator.
+    """
     checkpoint = resolve_checkpoint(resume) if resume is not None else None
     if run_dir is None and checkpoint is None:
         raise ConfigError("no run folder: give one, or a checkpoint to resume")
