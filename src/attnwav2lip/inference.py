@@ -126,7 +126,11 @@ def default_generator() -> "nn.Module":
 
     print(f"attnwav2lip: no --checkpoint given; using an UNTRAINED generator (width {DEFAULT_WIDTH}): "
           "the mouth will not be meaningful")
-    return Generator(GeneratorConfig(width=DEFAULT_WIDTH)).eval()
+    import torch
+
+    with torch.random.fork_rng(devices=[]):  # same weights every run, caller's RNG untouched
+        torch.manual_seed(0)
+        return Generator(GeneratorConfig(width=DEFAULT_WIDTH)).eval()
 
 
 def pick_device(name: str) -> str:
