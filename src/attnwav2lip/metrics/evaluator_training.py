@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..models import EvaluatorConfig
 from ..train.config import DataConfig, OptimConfig, RuntimeConfig, ScheduleConfig
 from ..train.runtime import Runtime, no_sync, unwrap
+from ..train.trainer import SingleOptimizerTask
 from .lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
 
 Batch = dict[str, torch.Tensor]
@@ -141,7 +142,7 @@ class _BothStreams(nn.Module):
         return self.evaluator.forward_video(video), self.evaluator.forward_audio(mfcc)
 
 
-class EvaluatorTask:
+class EvaluatorTask(SingleOptimizerTask):
     """The ``Task`` (train/trainer.py) for the evaluator: Adam on the contrastive loss."""
 
     def __init__(self, evaluator: nn.Module, optim: OptimConfig, margin: float, runtime: Runtime) -> None:
@@ -179,18 +180,6 @@ class EvaluatorTask:
             "loss": contrastive_loss(video.float(), audio.float(), batch["label"], self.margin).item(),
             "accuracy": (predicted == batch["label"]).float().mean().item(),
         }
-
-    def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
-        return {}
-
-    def write_samples(self, batch: Batch, path: Path) -> None:
-        """The evaluator makes no images: there is nothing to draw."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
 
 
 def train_evaluator(

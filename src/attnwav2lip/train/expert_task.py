@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -11,10 +10,10 @@ from torch import nn
 from .config import OptimConfig
 from .losses import cosine_bce, sync_accuracy
 from .runtime import Runtime, no_sync, unwrap
-from .trainer import Batch
+from .trainer import Batch, SingleOptimizerTask
 
 
-class ExpertTask:
+class ExpertTask(SingleOptimizerTask):
     """Positives (label 1) and shifted negatives (label 0) as the sampler draws them; Adam on the expert."""
 
     def __init__(self, expert: nn.Module, optim: OptimConfig, runtime: Runtime) -> None:
@@ -46,15 +45,3 @@ class ExpertTask:
             audio_emb, face_emb = self.expert(batch["mel"], batch["faces"])
         return {"loss": cosine_bce(audio_emb, face_emb, batch["label"]).item(),
                 "accuracy": sync_accuracy(audio_emb, face_emb, batch["label"]).item()}
-
-    def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
-        return {}
-
-    def write_samples(self, batch: Batch, path: Path) -> None:
-        """The expert makes no images: there is nothing to draw."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])

@@ -54,6 +54,25 @@ class Task(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
+class SingleOptimizerTask:
+    """The parts of a ``Task`` shared by networks trained with one optimiser and no schedule state
+    or pictures (the expert, the SynthTalk evaluator); subclasses set ``self.optimizer``."""
+
+    optimizer: torch.optim.Optimizer
+
+    def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
+        return {}
+
+    def write_samples(self, batch: Batch, path: Path) -> None:
+        """Nothing to draw: these networks make no images."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
 class Trainer:
     """Runs a task over a dataset until ``schedule.max_steps``, resumable at any checkpoint."""
 
