@@ -89,7 +89,7 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     write_video(folder / "side_by_side.mp4", side, config.fps, driving.audio, driving.sample_rate)
     _write_strip(folder / "strip.png", (baseline_frames, result_frames, truth_frames), face_boxes, config.strip_frames)
 
-    model = config.checkpoint or "built-in default (see `attnwav2lip sync --help`)"
+    model = config.checkpoint or "the default of `sync` without --checkpoint (an untrained stand-in until a model ships)"
     result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model)
     metrics = {"model": model, "frames": n_out, "seconds": report.seconds, "config": asdict(config),
                "lower_face_vs_truth": {"result": result.mouth_result, "input (do nothing)": result.mouth_input}}
