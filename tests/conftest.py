@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Every test network is tiny: a second intra-op thread gains nothing, and on a busy 2-core
+    machine OpenMP threads waiting for a core made them 10x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)

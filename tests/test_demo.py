@@ -14,15 +14,8 @@ from attnwav2lip.video import probe
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("demo")
-    try:
-        assert main(["demo", "--out", str(out), "--no-progress"]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert main(["demo", "--out", str(out), "--no-progress"]) == 0
     return out
 
 

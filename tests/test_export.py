@@ -6,7 +6,6 @@ import contextlib
 import io
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -17,14 +16,6 @@ from attnwav2lip import cli
 from attnwav2lip.errors import CheckpointError, DependencyError
 from attnwav2lip.export import OnnxGenerator, export_onnx, max_abs_difference
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny networks run fastest on one thread; on a busy machine two OpenMP threads spin for seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

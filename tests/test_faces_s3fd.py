@@ -23,15 +23,6 @@ from attnwav2lip.faces.s3fd import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared, oversubscribed 2-core machine two threads made these
-    tiny forwards 10x slower (OpenMP barriers waiting for a busy core)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def net() -> S3FDNet:

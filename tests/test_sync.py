@@ -38,17 +38,6 @@ class SpyGenerator:
         return spy.eval()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: the tiny generator gains nothing from two, and on a shared 2-core
-    machine OpenMP's spinning threads made it 20x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def face_image() -> np.ndarray:

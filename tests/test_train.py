@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -23,14 +22,6 @@ from attnwav2lip.train.sync import FrozenExpert, SyncWeight
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from a second thread, and lose much when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 def test_lower_half_frames_is_the_originals_frame_major_stack() -> None:
     g = torch.rand(2, 3, 5, 96, 96)

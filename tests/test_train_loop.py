@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -25,14 +24,6 @@ from attnwav2lip.train.state import load_state
 WIDTH = 0.0625
 
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from a second thread, and lose much when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 def make_store(root: Path) -> Path:
     """Three train clips and one val clip of 20 random 96x96 frames with noise audio."""
