@@ -17,7 +17,6 @@ from attnwav2lip.errors import CheckpointError, DependencyError
 from attnwav2lip.export import OnnxGenerator, export_onnx, max_abs_difference
 
 
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[nn.Module, Path, str]:
     """A tiny random AttnWav2Lip saved as a checkpoint and exported by the command (dynamic batch)."""

@@ -23,7 +23,6 @@ from attnwav2lip.faces.s3fd import (
 )
 
 
-
 @pytest.fixture(scope="module")
 def net() -> S3FDNet:
     torch.manual_seed(0)

@@ -38,7 +38,6 @@ class SpyGenerator:
         return spy.eval()
 
 
-
 @pytest.fixture(scope="module")
 def face_image() -> np.ndarray:
     import cv2

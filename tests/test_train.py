@@ -22,7 +22,6 @@ from attnwav2lip.train.sync import FrozenExpert, SyncWeight
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-
 def test_lower_half_frames_is_the_originals_frame_major_stack() -> None:
     g = torch.rand(2, 3, 5, 96, 96)
     original = torch.cat([g[:, :, i] for i in range(g.size(2))], dim=1)[:, :, 48:]

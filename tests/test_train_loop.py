@@ -24,7 +24,6 @@ from attnwav2lip.train.state import load_state
 WIDTH = 0.0625
 
 
-
 def make_store(root: Path) -> Path:
     """Three train clips and one val clip of 20 random 96x96 frames with noise audio."""
     rng = np.random.default_rng(0)

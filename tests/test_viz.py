@@ -53,7 +53,6 @@ def test_render_omits_small_maps() -> None:
 WIDTH = 0.125
 
 
-
 @pytest.fixture(scope="module")
 def astronaut_rgb() -> np.ndarray:
     from skimage.data import astronaut
