@@ -105,6 +105,15 @@ def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Pa
     assert (folder / "discriminator.safetensors").is_file() and (run / "samples" / "step_000000002.png").is_file()
 
 
+def test_gan_can_start_with_the_sync_term(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    config = with_overrides(tiny_generator_config(store, sync=SyncLossConfig(threshold=100.0)), {"gan.start": "with_sync"})
+    train_generator(config, tmp_path / "run", expert=expert_file)
+    train = read_metrics(tmp_path / "run", "train")
+    assert [(r["alpha"], r["beta"]) for r in train] == [(0.0, 0.0), (0.0, 0.0), (0.03, 0.07)]
+    assert all("gen" not in r and "d_real" not in r for r in train[:2])  # the discriminator idles until then
+    assert {"sync", "gen", "d_real", "d_fake"} <= set(train[2])
+
+
 def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp_path: Path) -> None:
     config = tiny_generator_config(store, max_steps=2, sync=SyncLossConfig(threshold=0.0))
     val = train_generator(config, tmp_path / "run", expert=expert_file)

@@ -19,6 +19,7 @@ from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
 
 BN_MODES: tuple[str, ...] = ("train", "eval")
 SYNC_SCHEDULES: tuple[str, ...] = ("rule", "fixed")
+GAN_STARTS: tuple[str, ...] = ("first_step", "with_sync")
 LAYOUTS: tuple[str, ...] = ("store", "wav2lip")
 
 T = TypeVar("T")
@@ -140,15 +141,23 @@ class SyncLossConfig:
 
 @dataclasses.dataclass(frozen=True)
 class GanConfig:
-    """The visual quality discriminator: loss weight beta and its own Adam (the original's values)."""
+    """The visual quality discriminator: loss weight beta and its own Adam (the original's values).
+
+    ``start``: "first_step" trains the discriminator and uses beta from step 0 (the original);
+    "with_sync" keeps beta at 0 and the discriminator idle until alpha switches on, so one run goes
+    L1, then L1 + sync + GAN (the order the original's maintainer recommends for training from scratch).
+    """
 
     enabled: bool = True
     weight: float = 0.07
+    start: str = "first_step"
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     model: DiscriminatorConfig = DiscriminatorConfig()
 
     def __post_init__(self) -> None:
+        if self.start not in GAN_STARTS:
+            raise ConfigError(f"gan.start must be one of {'|'.join(GAN_STARTS)}, got {self.start!r}")
         if not 0.0 <= self.weight < 1.0:
             raise ConfigError(f"gan.weight must be in [0, 1), got {self.weight}")
 

@@ -1,9 +1,10 @@
 """Training the generator: L = (1 - a - b) L1 + a L_sync + b L_gen, with a discriminator step.
 
 ``a`` follows :class:`SyncWeight` (0 until the 0.75 rule fires, or fixed); ``b`` is the GAN
-weight, 0 without an adversary (then L = (1 - a) L1 + a L_sync, the plain script's loss). As in
-the original, the sync term is not even computed while a = 0, the discriminator trains at every
-step from the start, and its step follows the generator's on the same generated frames.
+weight, 0 without an adversary (then L = (1 - a) L1 + a L_sync, the plain script's loss) and,
+with ``gan.start: with_sync``, 0 until ``a`` switches on. As in the original, the sync term is not
+even computed while a = 0, and the discriminator trains at every step where b > 0, its step
+following the generator's on the same generated frames.
 """
 
 from __future__ import annotations
@@ -32,9 +33,16 @@ class GeneratorTask:
         self.generator = runtime.prepare(generator)
         self.expert = runtime.place(FrozenExpert(expert, config.sync.expert_bn))
         self.adversary = adversary
-        self.beta = config.gan.weight if adversary is not None else 0.0
+        self.gan = config.gan
         self.sync_weight = SyncWeight(config.sync)
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas)
+
+    @property
+    def beta(self) -> float:
+        """The GAN weight now: 0 without an adversary, or before alpha is on under ``gan.start: with_sync``."""
+        if self.adversary is None or (self.gan.start == "with_sync" and not self.sync_weight.active):
+            return 0.0
+        return self.gan.weight
 
     def networks(self) -> dict[str, nn.Module]:
         networks = {"generator": unwrap(self.generator)}
@@ -65,10 +73,10 @@ class GeneratorTask:
                 totals[key] = totals.get(key, 0.0) + value.item() / n
             fakes.append(generated.detach())
         self.optimizer.step()
-        if self.adversary is not None:
+        if beta > 0:
             real = torch.cat([b["gt"] for b in micro_batches])
             totals |= self.adversary.train_step(torch.cat(fakes), real, micro_batches=n)
-        return {**totals, "alpha": alpha}
+        return {**totals, "alpha": alpha, "beta": beta}
 
     def validation_step(self, batch: Batch) -> dict[str, float]:
         """L1 and sync loss (always computed here: the 0.75 rule needs it)."""
