@@ -1,0 +1,122 @@
+"""benchmarks/ablation.py: both phases end to end on a tiny store and corpus; the statistics on known rows."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from attnwav2lip.checkpoints import save_model
+from attnwav2lip.config import save_recipe
+from attnwav2lip.models import LipSyncExpert
+from attnwav2lip.train import with_overrides
+from attnwav2lip.train.recorder import read_metrics
+from test_train_loop import WIDTH, make_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("ablation_bench", ROOT / "benchmarks" / "ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+ablation = _load_benchmark()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_store(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def recipe(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """configs/ablation_cpu.yaml shrunk: tiny widths, 2 steps, one validation, no loader process."""
+    tiny = with_overrides(ablation.run_config(ROOT / "configs" / "ablation_cpu.yaml", ablation.Run("both", 0, Path(".")),
+                                              store=store, steps=2),
+                          {"model.width": WIDTH, "data.batch_size": 2, "data.num_workers": 0,
+                           "data.sampling.samples_per_epoch": 4, "schedule.eval_every": 2, "schedule.val_batches": 1,
+                           "schedule.log_every": 1, "runtime.progress": False})
+    path = tmp_path_factory.mktemp("recipe") / "ablation.yaml"
+    save_recipe(tiny, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def expert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("expert") / "expert.safetensors"
+    save_model(LipSyncExpert(width=WIDTH), path)
+    return path
+
+
+def test_the_recipe_is_the_issue_schedule() -> None:
+    config = ablation.run_config(ROOT / "configs" / "ablation_cpu.yaml", ablation.Run("channel", 2, Path("x")),
+                                 store="s", steps=None)
+    assert (config.model.attention, config.runtime.seed, config.data.root) == ("channel", 2, "s")
+    assert (config.model.width, config.data.batch_size, config.optim.lr, config.optim.betas) == (0.25, 4, 1e-3, (0.5, 0.999))
+    assert (config.schedule.max_steps, config.schedule.eval_every, config.schedule.checkpoint_every) == (400, 200, 400)
+    assert (config.sync.schedule, config.sync.weight, config.gan.enabled) == ("fixed", 0.03, False)
+
+
+def test_runs_are_seed_major() -> None:
+    names = [run.name for run in ablation.plan_runs(Path("out"), ["none", "both"], [0, 1])]
+    assert names == ["none_s0", "both_s0", "none_s1", "both_s1"]
+
+
+@pytest.fixture(scope="module")
+def trained(recipe: Path, expert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two variants, one seed, 2 steps: interrupted after 1 step, then resumed by the same command."""
+    out = tmp_path_factory.mktemp("ablation")
+    command = ["train", "--config", str(recipe), "--expert", str(expert), "--out", str(out),
+               "--variants", "none", "both", "--seeds", "0"]
+    ablation.main(command + ["--steps", "1"])
+    assert [ablation.trained_steps(out / name) for name in ("none_s0", "both_s0")] == [1, 1]
+    ablation.main(command)
+    return out
+
+
+def test_train_resumes_partial_runs_and_skips_finished_ones(trained: Path, recipe: Path, expert: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("none_s0", "both_s0"):
+        assert ablation.trained_steps(trained / name) == 2 and ablation.is_finished(trained / name)
+        assert [r["step"] for r in read_metrics(trained / name, "train")] == [1, 2]  # resumed, not restarted
+        assert not math.isnan(ablation.last_validation(trained / name)["val_l1"])
+    stamp = (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns
+    ablation.main(["train", "--config", str(recipe), "--expert", str(expert), "--out", str(trained),
+                   "--variants", "none", "both", "--seeds", "0"])
+    assert capsys.readouterr().out.count("skipped") == 2
+    assert (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns == stamp
+
+
+def test_statistics_pair_on_seed_and_test_pair() -> None:
+    """'both' beats 'none' by exactly +1 LSE-C on every pair; its L1 differs by +-0.01 noise around 0."""
+    rows = []
+    for seed in (0, 1):
+        for pair in range(4):
+            base = {"lse_d": 8.0, "lse_c": 1.0 + seed + pair, "psnr": 20.0 + seed, "ssim": 0.5, "l1": 0.1}
+            rows.append({"variant": "none", "seed": seed, "pair": pair, **base})
+            noise = 0.01 if (seed + pair) % 2 else -0.01
+            rows.append({"variant": "both", "seed": seed, "pair": pair, **base, "lse_c": base["lse_c"] + 1.0,
+                         "l1": 0.1 + noise})
+    validation = {(v, s): {"val_l1": 0.2 + s, "val_sync": 0.7} for v in ("none", "both") for s in (0, 1)}
+    summary = {row["variant"]: row for row in ablation.variant_summary(rows, validation, ["none", "both"])}
+    assert summary["none"]["runs"] == 2
+    # per-run means over pairs: 2.5 (seed 0) and 3.5 (seed 1); then mean and sample std over seeds
+    assert summary["none"]["lse_c_mean"] == pytest.approx(3.0) and summary["none"]["lse_c_std"] == pytest.approx(0.5 ** 0.5)
+    assert summary["both"]["lse_c_mean"] == pytest.approx(4.0)
+    assert summary["both"]["val_l1_mean"] == pytest.approx(0.7) and summary["both"]["psnr_mean"] == pytest.approx(20.5)
+    diffs = {row["metric"]: row for row in ablation.paired_differences(rows, ["none", "both"])}
+    assert diffs["LSE-C"]["pairs"] == 8 and diffs["LSE-C"]["mean"] == pytest.approx(1.0)
+    assert diffs["LSE-C"]["verdict"] == "better"
+    assert diffs["L1"]["low"] < 0 < diffs["L1"]["high"] and diffs["L1"]["verdict"] == "underpowered"
+    text = ablation.markdown(list(summary.values()), list(diffs.values()), budget=["2 steps"], seeds=[0, 1], pairs=4,
+                             split="test", evaluator="ev")
+    assert "| both | 2 |" in text and "Seeds: 2" in text and "**Underpowered:**" in text
