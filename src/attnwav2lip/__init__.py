@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "melspectrogram": "attnwav2lip.audio",
     "load_model": "attnwav2lip.checkpoints",
     "save_model": "attnwav2lip.checkpoints",
+    "load_builtin": "attnwav2lip.builtin",
     "Generator": "attnwav2lip.models",
     "LipSyncExpert": "attnwav2lip.models",
     "QualityDiscriminator": "attnwav2lip.models",

@@ -82,7 +82,8 @@ def load_model(path: str | os.PathLike[str], *, kind: str | None = None, device:
 
     ``kind`` ("generator", "expert", "discriminator", "evaluator") demands a network kind; a file
     holding another kind raises CheckpointError. An original generator comes back as
-    ``GeneratorConfig(attention="none", width=1.0, mel_offset=0)``.
+    ``GeneratorConfig(attention="none", width=1.0, mel_offset=0)``. The network is float32 whatever
+    the file stores (float16 files, such as the built-in models, are widened on load).
     """
     from .models.registry import build_model
 
@@ -96,8 +97,14 @@ def load_model(path: str | os.PathLike[str], *, kind: str | None = None, device:
     return model.to(device).eval()
 
 
-def save_model(model: "nn.Module", path: str | os.PathLike[str]) -> None:
-    """Save ``model``'s weights and config as an attnwav2lip safetensors file, atomically."""
+def save_model(model: "nn.Module", path: str | os.PathLike[str], *, half: bool = False) -> None:
+    """Save ``model``'s weights and config as an attnwav2lip safetensors file, atomically.
+
+    ``half`` stores the floating-point parameters as float16 (half the size: how the built-in
+    models ship); buffers such as BatchNorm statistics keep their dtype, since small running
+    variances would lose precision in float16. ``load_model`` returns float32 networks either way.
+    """
+    import torch
     from safetensors.torch import save_file
 
     from . import __version__
@@ -106,7 +113,11 @@ def save_model(model: "nn.Module", path: str | os.PathLike[str]) -> None:
     config = getattr(model, "config", None)
     if kind not in _SIGNATURES or not dataclasses.is_dataclass(config):
         raise TypeError(f"expected one of attnwav2lip's networks, got {type(model).__name__}")
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    halved = {name for name, p in model.named_parameters() if p.is_floating_point()} if half else set()
+    state = {
+        name: (tensor.detach().to(torch.float16) if name in halved else tensor.detach()).cpu().contiguous()
+        for name, tensor in model.state_dict().items()
+    }
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

@@ -43,7 +43,6 @@ ON_MISSING = ("pass", "error")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FACE_SIZE = 96
 REFERENCE_GAP = 25  # "window" references come from a frame this many source frames away (~1 s)
-DEFAULT_WIDTH = 0.25  # width of the untrained stand-in generator
 
 
 @dataclass(frozen=True)
@@ -118,19 +117,15 @@ class SyncReport:
 
 
 def default_generator() -> "nn.Module":
-    """The generator used without ``--checkpoint``: for now a freshly initialised narrow one.
+    """The generator used without ``--checkpoint``: the built-in model (``attnwav2lip.builtin``).
 
-    Its mouths are noise; it exists so the pipeline runs end to end before a model ships.
+    Says in one line what it is, since it was trained on synthetic faces only.
     """
-    from .models import Generator, GeneratorConfig
+    from .builtin import describe_generator, load_builtin
 
-    print(f"attnwav2lip: no --checkpoint given; using an UNTRAINED generator (width {DEFAULT_WIDTH}): "
-          "the mouth will not be meaningful")
-    import torch
-
-    with torch.random.fork_rng(devices=[]):  # same weights every run, caller's RNG untouched
-        torch.manual_seed(0)
-        return Generator(GeneratorConfig(width=DEFAULT_WIDTH)).eval()
+    generator = load_builtin("generator")
+    print(f"attnwav2lip: no --checkpoint given; using the {describe_generator(generator)}")
+    return generator
 
 
 def pick_device(name: str) -> str:

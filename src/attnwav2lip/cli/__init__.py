@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "attention_maps",
     "export",
+    "build_builtin",
     "info",
 )
 
