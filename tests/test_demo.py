@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from attnwav2lip.builtin import ASSETS_ENV
 from attnwav2lip.cli import main
 from attnwav2lip.video import probe
+from builtin_assets import tiny_assets
+
+LSE_NAMES = ("result", "input (do nothing)", "truth")
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo on tiny stand-ins for the built-in generator and evaluator: (output folder, what it printed)."""
     out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--out", str(out), "--no-progress"]) == 0
-    return out
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(printed):
+        env.setenv(ASSETS_ENV, str(tiny_assets(tmp_path_factory.mktemp("assets"))))
+        assert main(["demo", "--out", str(out), "--no-progress"]) == 0
+    return out, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo_dir(demo_run: tuple[Path, str]) -> Path:
+    return demo_run[0]
 
 
 def test_demo_writes_every_output(demo_dir: Path) -> None:
@@ -35,3 +50,18 @@ def test_demo_scores_compare_with_the_truth(demo_dir: Path) -> None:
         assert np.isfinite(scores[name]["psnr"]) and 0 < scores[name]["ssim"] <= 1
     # the do-nothing input differs from the truth only where the driving speech moves the mouth
     assert scores["input (do nothing)"]["psnr"] > 20
+
+
+def test_demo_scores_sync_with_the_builtin_evaluator(demo_run: tuple[Path, str]) -> None:
+    out, printed = demo_run
+    lse = json.loads((out / "metrics.json").read_text())["LSE (SynthTalk evaluator)"]
+    assert lse["evaluator"] == "built-in" and set(lse["vs driving audio"]) == set(LSE_NAMES)
+    lines = printed.splitlines()
+    assert "model: built-in AttnWav2Lip width 0.125 trained on SynthTalk (synthetic faces only; see MODEL_CARD.md)" in lines
+    header = next(i for i, line in enumerate(lines) if line.startswith("LSE (SynthTalk evaluator) against the driving audio"))
+    rows = {line[:20].strip(): line.split()[-3:] for line in lines[header + 2 : header + 2 + len(LSE_NAMES)]}
+    for name in LSE_NAMES:
+        scores = lse["vs driving audio"][name]
+        assert np.isfinite(scores["lse_d"]) and scores["lse_d"] > 0 and scores["lse_c"] >= 0
+        assert abs(scores["offset"]) <= 15
+        assert rows[name] == [f"{scores['lse_d']:.3f}", f"{scores['lse_c']:.3f}", str(scores["offset"])]

@@ -3,7 +3,9 @@
 One SynthTalk identity is rendered speaking sentence A (the input video), then lip-synced to a
 different voice speaking sentence B. Because SynthTalk can render the true video of "this person
 saying B" (same head motion, looped exactly as ``sync`` loops it), the result is scored against
-that truth, next to the do-nothing baseline (the untouched input, looped the same way).
+that truth, next to the do-nothing baseline (the untouched input, looped the same way). The
+result, the baseline and the truth are also scored against the driving audio with the built-in
+SynthTalk evaluator: "LSE (SynthTalk evaluator)", never comparable with syncnet_v2's LSE.
 
 Outputs in ``out``: ``input.mp4``, ``driving.wav``, ``result.mp4``, ``side_by_side.mp4``
 (input | result | truth, with the driving audio), ``strip.png`` and ``metrics.json``.
@@ -21,11 +23,12 @@ import numpy as np
 from .fileio import write_text_atomic
 
 LABELS = ("input", "result", "truth")
+LSE_LABEL = "LSE (SynthTalk evaluator)"
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What the demo renders and which generator it runs (``None``: the built-in default)."""
+    """What the demo renders, which generator it runs and which evaluator scores it (``None``: built-in)."""
 
     identity_seed: int = 11
     source_text: str = "Please call me when you arrive at the station tonight."
@@ -35,6 +38,7 @@ class DemoConfig:
     fps: float = 25.0
     size: int = 256
     checkpoint: str | None = None
+    evaluator: str | None = None
     strip_frames: int = 8
 
 
@@ -45,10 +49,12 @@ class DemoResult:
     mouth_result: dict[str, float]
     mouth_input: dict[str, float]
     model: str
+    lse: dict[str, dict[str, float]]  # "result" / "input (do nothing)" / "truth" -> lse_d, lse_c, offset
 
 
 def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, progress: bool = True) -> DemoResult:
     """Render, lip-sync, score and write the demo outputs into folder ``out``."""
+    from .builtin import describe_generator
     from .inference import LipSyncer, SyncOptions, loop_schedule
     from .metrics.ground_truth import mouth_metrics
     from .synth.identity import sample_identity
@@ -89,12 +95,26 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     write_video(folder / "side_by_side.mp4", side, config.fps, driving.audio, driving.sample_rate)
     _write_strip(folder / "strip.png", (baseline_frames, result_frames, truth_frames), face_boxes, config.strip_frames)
 
-    model = config.checkpoint or "the default of `sync` without --checkpoint (an untrained stand-in until a model ships)"
-    result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model)
+    lse = _lse_scores({"result": result_frames, "input (do nothing)": baseline_frames, "truth": truth_frames},
+                      driving.audio, config.evaluator)
+    model = config.checkpoint or describe_generator(syncer.generator)
+    result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model, lse)
     metrics = {"model": model, "frames": n_out, "seconds": report.seconds, "config": asdict(config),
-               "lower_face_vs_truth": {"result": result.mouth_result, "input (do nothing)": result.mouth_input}}
+               "lower_face_vs_truth": {"result": result.mouth_result, "input (do nothing)": result.mouth_input},
+               LSE_LABEL: {"evaluator": config.evaluator or "built-in", "vs driving audio": lse}}
     write_text_atomic(folder / "metrics.json", json.dumps(metrics, indent=1))
     return result
+
+
+def _lse_scores(videos: dict[str, np.ndarray], audio: np.ndarray, evaluator: str | None) -> dict[str, dict[str, float]]:
+    """LSE-D / LSE-C / offset of each 25 fps video against the 16 kHz ``audio`` (whole frames, as the evaluator was trained)."""
+    from .builtin import load_builtin
+    from .checkpoints import load_model
+    from .metrics.lse import sync_scores
+
+    net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
+    scores = {name: sync_scores(frames, audio, net) for name, frames in videos.items()}
+    return {name: {"lse_d": s.lse_d, "lse_c": s.lse_c, "offset": s.offset} for name, s in scores.items()}
 
 
 def _lower_face(boxes: np.ndarray) -> np.ndarray:
@@ -144,6 +164,9 @@ def format_result(result: DemoResult) -> str:
              f"  {'':18s} {'PSNR dB':>8s} {'SSIM':>6s} {'L1':>7s}"]
     for name, m in (("result", result.mouth_result), ("input (do nothing)", result.mouth_input)):
         lines.append(f"  {name:18s} {m['psnr']:8.2f} {m['ssim']:6.3f} {m['l1']:7.4f}")
-    lines.append("LSE (SynthTalk evaluator): not reported - no trained SynthTalk evaluator ships yet")
+    lines += [f"{LSE_LABEL} against the driving audio (lower LSE-D, higher LSE-C: better sync):",
+              f"  {'':18s} {'LSE-D':>8s} {'LSE-C':>6s} {'offset':>7s}"]
+    for name, m in result.lse.items():
+        lines.append(f"  {name:18s} {m['lse_d']:8.3f} {m['lse_c']:6.3f} {m['offset']:7.0f}")
     lines.append(f"outputs in {result.out}: input.mp4 result.mp4 side_by_side.mp4 strip.png metrics.json")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
     parser.add_argument("--checkpoint", help="generator checkpoint (default: the built-in model)")
+    parser.add_argument("--evaluator", help="SynthTalk evaluator for the LSE lines (default: the built-in one)")
     parser.add_argument("--identity", type=int, default=11, help="SynthTalk identity seed (default: 11)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -20,6 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..demo import DemoConfig, format_result, run_demo
 
-    config = DemoConfig(identity_seed=args.identity, checkpoint=args.checkpoint)
+    config = DemoConfig(identity_seed=args.identity, checkpoint=args.checkpoint, evaluator=args.evaluator)
     print(format_result(run_demo(args.out, config, progress=not args.no_progress)))
     return 0
