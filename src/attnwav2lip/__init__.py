@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "SyncNetEvaluator": "attnwav2lip.models",
     "sync_scores": "attnwav2lip.metrics",
     "SyncScores": "attnwav2lip.metrics",
+    "score_synthtalk": "attnwav2lip.metrics.synthtalk",
     "attention_figure": "attnwav2lip.viz",
     "export_onnx": "attnwav2lip.export",
     "OnnxGenerator": "attnwav2lip.export",

@@ -1,0 +1,445 @@
+"""SynthTalk cross pairs: lip-sync identity A to clip B's speech and score against the true video.
+
+Because SynthTalk is rendered, the true video of "A saying B" exists: A's head motion, blinks and
+lighting (looped exactly as ``sync`` loops a shorter video) with the mouth track of B's phonemes.
+Every generator is scored against that truth, next to two reference rows scored the same way:
+"ground truth" (the rendered truth itself, through the same H.264 encode; the codec's ceiling)
+and "input (do nothing)" (A's video, looped; the floor).
+
+Python API (the ablation benchmark calls exactly this)::
+
+    score_synthtalk(corpus, generators: Mapping[str, str | os.PathLike | nn.Module], evaluator, *,
+                    split="test", pairs=None, seed=0, work_dir=None) -> SynthTalkReport
+    report.results[row] -> list[PairScores]      # one per pair, in pair order
+    report.write(folder, name="synthtalk") -> list[Path]
+
+Per pair and row (``PairScores``):
+
+- ``lse_d``, ``lse_c``, ``offset``: LSE against the driving audio (whole frames, as ``evaluate``'s
+  LRS protocol; label "LSE (SynthTalk evaluator)" for a project-trained evaluator);
+- ``psnr``, ``ssim``, ``l1``: lower face against the rendered truth (``ground_truth.mouth_metrics``);
+- ``opening_corr``: Pearson correlation of the pixel-measured mouth opening
+  (``mouth_opening``) with the opening the truth renders;
+- lip leakage: ``silent_opening_error``, the mean absolute difference of the measured opening from
+  the truth frames' over the driving audio's silent frames (the truth's mouth is shut there; units
+  of the mouth strip's height), and ``source_lse_c``, LSE-C against A's *own* audio over the first
+  sweep (high: the old mouth shows through).
+
+Pairing: seeded, within one split; each clip's video is paired with the audio of a clip of another
+identity and another sentence. The first k pairs are the same whatever ``pairs`` limit is asked.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import AttnWav2LipError, ConfigError
+from ..fileio import write_text_atomic
+from .scoring import ScoringOptions
+from .stats import PairedDifference, paired_bootstrap
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..inference import LipSyncer, SyncOptions
+    from ..synth.identity import Identity
+    from ..synth.motion import Motion
+    from .lse import SyncEvaluator
+
+GROUND_TRUTH = "ground truth"
+INPUT = "input (do nothing)"
+#: per-pair metrics, in table order; the arrow says which way is better
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("lse_d", "LSE-D", "lower"), ("lse_c", "LSE-C", "higher"), ("offset", "offset", ""),
+    ("psnr", "PSNR dB", "higher"), ("ssim", "SSIM", "higher"), ("l1", "L1", "lower"),
+    ("opening_corr", "opening r", "higher"), ("silent_opening_error", "silent opening err", "lower"),
+    ("source_lse_c", "source LSE-C", "lower"),
+)
+METRIC_NAMES = tuple(name for name, _, _ in METRICS)
+
+@dataclass(frozen=True)
+class CrossPair:
+    """Pair ``index``: clip ``source``'s video (identity, motion) driven by clip ``driving``'s audio."""
+
+    index: int
+    source: str
+    driving: str
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """One row's scores on one pair; a pair that could not be generated or scored keeps its error."""
+
+    row: str
+    pair: int
+    source: str
+    driving: str
+    frames: int = 0
+    lse_d: float = math.nan
+    lse_c: float = math.nan
+    offset: float = math.nan
+    psnr: float = math.nan
+    ssim: float = math.nan
+    l1: float = math.nan
+    opening_corr: float = math.nan
+    silent_opening_error: float = math.nan
+    source_lse_c: float = math.nan
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Mean and std (ddof 1; 0 for one value) over the pairs where the metric is defined."""
+
+    mean: float
+    std: float
+    count: int
+
+
+@dataclass(frozen=True)
+class SynthTalkReport:
+    """Everything one run scored: rows in table order, each with one ``PairScores`` per pair."""
+
+    label: str
+    protocol: str
+    pairs: tuple[CrossPair, ...]
+    results: Mapping[str, list[PairScores]]
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return tuple(self.results)
+
+    @property
+    def generators(self) -> tuple[str, ...]:
+        return tuple(r for r in self.results if r not in (GROUND_TRUTH, INPUT))
+
+    def summary(self, row: str) -> dict[str, MetricSummary]:
+        """Per metric: mean, std and count over the pairs of ``row`` where it is a number."""
+        return {name: _summarize([getattr(s, name) for s in self.results[row] if s.ok]) for name in METRIC_NAMES}
+
+    def compare(self, first: str, second: str, num_resamples: int = 10000, seed: int = 0) -> list[PairedDifference]:
+        """Per-pair ``second - first`` for every metric, with a percentile bootstrap 95% CI."""
+        out = []
+        for name in METRIC_NAMES:
+            both = [(getattr(a, name), getattr(b, name)) for a, b in zip(self.results[first], self.results[second])
+                    if a.ok and b.ok and np.isfinite(getattr(a, name)) and np.isfinite(getattr(b, name))]
+            if both:
+                left, right = zip(*both)
+                out.append(paired_bootstrap(left, right, name, num_resamples, seed=seed))
+        return out
+
+    def write(self, folder: str | os.PathLike[str], name: str = "synthtalk") -> list[Path]:
+        """Write ``<name>.csv`` (per pair and row), ``<name>_summary.csv`` / ``.md`` (one line per row)
+        and, with two or more generators, ``<name>_comparison.csv`` / ``.md`` (each generator minus
+        the first, paired per pair). Returns the paths written."""
+        from .results import _csv_text
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / f"{name}.csv", folder / f"{name}_summary.csv", folder / f"{name}_summary.md"]
+        columns = [f.name for f in fields(PairScores)]
+        rows = [[getattr(s, c) for c in columns] for scores in self.results.values() for s in scores]
+        write_text_atomic(written[0], _csv_text(columns, rows))
+        summaries = {row: self.summary(row) for row in self.rows}
+        header = ["row", "evaluator", "pairs", "failed"] + [f"{m}_{k}" for m in METRIC_NAMES for k in ("mean", "std", "count")]
+        lines = [[row, self.label, len(self.results[row]), self._failed(row)]
+                 + [v for m in METRIC_NAMES for v in _values(summaries[row][m])] for row in self.rows]
+        write_text_atomic(written[1], _csv_text(header, lines))
+        write_text_atomic(written[2], self._markdown(summaries))
+        base, *others = self.generators or ("",)
+        if others:
+            diffs = {other: self.compare(base, other) for other in others}
+            written += [folder / f"{name}_comparison.csv", folder / f"{name}_comparison.md"]
+            header = ["evaluator", "first", "second", "metric", "pairs", "mean_difference", "ci_low", "ci_high", "confidence"]
+            table = [[self.label, base, other, d.metric, d.count, d.mean, d.low, d.high, d.confidence]
+                     for other, ds in diffs.items() for d in ds]
+            write_text_atomic(written[3], _csv_text(header, table))
+            write_text_atomic(written[4], self._comparison_markdown(base, diffs))
+        return written
+
+    def _failed(self, row: str) -> int:
+        return sum(not s.ok for s in self.results[row])
+
+    def _markdown(self, summaries: Mapping[str, Mapping[str, MetricSummary]]) -> str:
+        titles = [f"{title} {'↓' if better == 'lower' else '↑' if better else ''}".strip() for _, title, better in METRICS]
+        lines = [
+            f"# SynthTalk cross pairs, LSE ({self.label})", "",
+            f"Protocol: {self.protocol}.", "",
+            "Mean ± std over pairs. LSE against the driving audio; PSNR / SSIM / L1 of the lower face against "
+            "the rendered truth; opening r: correlation of the measured mouth opening with the truth's; "
+            "leakage: silent opening err (mouth open where the driving audio is silent) and source LSE-C "
+            "(sync with the source clip's own audio).", "",
+            "| row | pairs | failed | " + " | ".join(titles) + " |",
+            "|---|---:|---:|" + "---:|" * len(METRICS),
+        ]
+        for row, summary in summaries.items():
+            cells = [_cell(name, summary[name]) for name in METRIC_NAMES]
+            lines.append(f"| {row} | {len(self.results[row])} | {self._failed(row)} | " + " | ".join(cells) + " |")
+        errors = [s for scores in self.results.values() for s in scores if not s.ok]
+        if errors:
+            lines += ["", "Not scored:", "", *(f"- {s.row}, pair {s.pair} ({s.source} <- {s.driving}): {s.error}" for s in errors)]
+        return "\n".join(lines) + "\n"
+
+    def _comparison_markdown(self, base: str, diffs: Mapping[str, list[PairedDifference]]) -> str:
+        lines = [f"# SynthTalk cross pairs, LSE ({self.label}): paired per pair, minus {base}", ""]
+        for other, ds in diffs.items():
+            lines += [f"## {other} minus {base}", "", "| metric | pairs | mean difference | bootstrap CI |", "|---|---:|---:|---:|"]
+            titles = {name: title for name, title, _ in METRICS}
+            lines += [f"| {titles[d.metric]} | {d.count} | {d.mean:+.4f} | [{d.low:+.4f}, {d.high:+.4f}] ({d.confidence:.0%}) |"
+                      for d in ds]
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _values(summary: MetricSummary) -> tuple[float, float, int]:
+    return summary.mean, summary.std, summary.count
+
+
+def _summarize(values: Sequence[float]) -> MetricSummary:
+    kept = np.array([v for v in values if not math.isnan(v)], dtype=np.float64)
+    if not len(kept):
+        return MetricSummary(math.nan, math.nan, 0)
+    if np.isinf(kept).any():
+        return MetricSummary(float(kept.mean()), math.nan, len(kept))
+    return MetricSummary(float(kept.mean()), float(kept.std(ddof=1 if len(kept) > 1 else 0)), len(kept))
+
+
+def _cell(name: str, summary: MetricSummary) -> str:
+    if not summary.count:
+        return "-"
+    digits = 2 if name in ("psnr", "offset") else 3
+    std = "" if math.isnan(summary.std) else f" ± {summary.std:.{digits}f}"
+    sign = "+" if name == "offset" else ""
+    return f"{summary.mean:{sign}.{digits}f}{std}"
+
+
+# ---- the corpus side: pairs, a clip's scene, its truth ----
+
+
+def draw_pairs(records: Sequence[Mapping[str, Any]], split: str = "test", count: int | None = None, seed: int = 0
+               ) -> list[CrossPair]:
+    """Seeded cross pairs within ``split``: each clip (in a seeded order) gets the audio of a random
+    clip of another identity and another sentence; the first ``count`` (all when None)."""
+    clips = [r for r in records if r["split"] == split]
+    rng = np.random.default_rng(seed)
+    pairs: list[CrossPair] = []
+    for a in rng.permutation(len(clips)):
+        if count is not None and len(pairs) >= count:
+            break
+        source = clips[a]
+        options = [b for b in clips if b["identity"] != source["identity"] and b["text"] != source["text"]]
+        if options:
+            pairs.append(CrossPair(len(pairs), source["id"], options[int(rng.integers(len(options)))]["id"]))
+    if not pairs:
+        raise ConfigError(f"split {split!r} has no two clips of different identities and sentences to pair")
+    return pairs
+
+
+def clip_scene(truth: Mapping[str, Any]) -> tuple["Identity", "Motion", int]:
+    """The identity, motion and frame size a corpus clip was rendered with, from its ``load_truth``."""
+    from ..synth.identity import Identity
+    from ..synth.motion import Motion
+
+    meta, scene = truth["meta"], truth["meta"]["scene"]
+    motion = Motion(float(scene["fps"]), truth["pose"], truth["blink"], truth["gain"], tuple(scene["light"]),
+                    scene["background"], int(scene["scene_seed"]), float(scene["noise"]), int(scene["jpeg"]))
+    return Identity.from_dict(meta["identity"]), motion, int(meta["size"])
+
+
+def static_face_boxes(identity: "Identity", motion: "Motion", size: int) -> np.ndarray:
+    """(T, 4) ground-truth face boxes that follow the head but not the jaw: the same for every mouth,
+    so the regions compared (and the mouth strip measured) do not depend on the video scored."""
+    from ..synth.face import geometry
+    from ..synth.render import face_boxes, frame_size
+
+    return face_boxes(geometry(identity, min(frame_size(size))), motion.pose, size)
+
+
+def lower_face(boxes: np.ndarray) -> np.ndarray:
+    """The lower half of each face box (x1, y1, x2, y2): the region the generator rewrites."""
+    x1, y1, x2, y2 = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).T
+    return np.stack([x1, (y1 + y2) / 2, x2, y2], axis=1)
+
+
+@dataclass(frozen=True)
+class _Truth:
+    """One pair's reference: the rendered truth and everything each row is measured against."""
+
+    frames: np.ndarray        # rendered "A saying B", uint8 (N, H, W, 3)
+    fps: float
+    lower_face: np.ndarray    # (N, 4) region of PSNR / SSIM / L1
+    strips: np.ndarray        # (N, 4) mouth strips of the opening estimator
+    opening: np.ndarray       # (N,) opening the truth renders
+    measured: np.ndarray      # (N,) opening measured on the truth frames
+    silent: np.ndarray        # (N,) bool: the driving audio is silent
+    audio: np.ndarray         # driving audio, 16 kHz
+    source_audio: np.ndarray  # A's own audio, 16 kHz
+    source_video: Path
+    driving_audio: Path
+
+
+def _pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: CrossPair, loop: str) -> _Truth:
+    from ..audio import load_audio, num_output_frames
+    from ..synth.corpus import load_truth
+    from ..synth.render import fit_motion, render
+    from ..synth.speech import SILENCE, Utterance
+    from ..synth.visemes import frame_phonemes, mouth_track
+    from .mouth_opening import mouth_box, mouth_opening, rendered_opening
+
+    source, driving = records[pair.source], records[pair.driving]
+    identity, motion, size = clip_scene(load_truth(corpus, source))
+    utterance = Utterance.load(corpus / driving["audio"], corpus / driving["timeline"])
+    audio = load_audio(corpus / driving["audio"])
+    n = num_output_frames(len(audio), motion.fps)  # the length `sync` gives its output
+    track = mouth_track(utterance.phones, motion.fps, n)
+    frames = render(identity, motion, track, size=size, loop=loop)
+    boxes = static_face_boxes(identity, fit_motion(motion, n, loop), size)
+    strips = mouth_box(boxes)
+    return _Truth(
+        frames, motion.fps, lower_face(boxes), strips, rendered_opening(track), mouth_opening(frames, strips),
+        np.array(frame_phonemes(utterance.phones, motion.fps, n)) == SILENCE, audio,
+        load_audio(corpus / source["audio"]), corpus / source["video"], corpus / driving["audio"],
+    )
+
+
+def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, evaluator: "SyncEvaluator",
+                  options: ScoringOptions) -> PairScores:
+    """Every metric of one row's frames on one pair."""
+    from .ground_truth import mouth_metrics
+    from .lse import sync_scores
+    from .mouth_opening import mouth_opening, pearson
+    from .scoring import resample_frames
+
+    if len(frames) != len(truth.frames):
+        raise ConfigError(f"{len(frames)} frames where the truth has {len(truth.frames)}")
+    region = mouth_metrics(frames, truth.frames, truth.lower_face)
+    at_25 = np.stack(list(resample_frames(iter(frames), truth.fps)))
+
+    def lse(audio: np.ndarray) -> Any:
+        return sync_scores(at_25, audio, evaluator, options.vshift, options.batch_size, options.jpeg_roundtrip)
+
+    driven, own = lse(truth.audio), lse(truth.source_audio)
+    measured = mouth_opening(frames, truth.strips)
+    silent = np.abs(measured - truth.measured)[truth.silent]
+    return PairScores(
+        row, pair.index, pair.source, pair.driving, len(frames), driven.lse_d, driven.lse_c, float(driven.offset),
+        region.psnr, region.ssim, region.l1, pearson(measured, truth.opening),
+        float(silent.mean()) if len(silent) else math.nan, own.lse_c,
+    )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "row"
+
+
+def _syncer(generator: "str | os.PathLike[str] | nn.Module", options: "SyncOptions") -> "LipSyncer":
+    from ..inference import LipSyncer
+
+    if isinstance(generator, (str, os.PathLike)):
+        return LipSyncer(generator, options)
+    return LipSyncer(options=options, generator=generator)
+
+
+def score_synthtalk(
+    corpus: str | os.PathLike[str],
+    generators: Mapping[str, "str | os.PathLike[str] | nn.Module"],
+    evaluator: "str | os.PathLike[str] | SyncEvaluator",
+    *,
+    split: str = "test",
+    pairs: int | None = None,
+    seed: int = 0,
+    work_dir: str | os.PathLike[str] | None = None,
+    label: str | None = None,
+    options: ScoringOptions = ScoringOptions(),
+    sync_options: "SyncOptions | None" = None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> SynthTalkReport:
+    """Score ``generators`` (row name -> checkpoint path or loaded generator) on SynthTalk cross pairs.
+
+    ``evaluator``: a checkpoint path (label from ``evaluate.evaluator_label``) or a loaded evaluation
+    SyncNet (then ``label`` names it; default "unnamed evaluator"). ``pairs``: how many pairs (all
+    clips of the split when None; each costs seconds per generator on a CPU). Generated videos go to
+    ``work_dir/<row>/<pair>.mp4`` (with ``ground_truth/`` beside them) when given, else to a
+    temporary folder removed afterwards. A pair a generator cannot produce becomes an error row.
+    """
+    from ..checkpoints import load_model
+    from ..inference import SyncOptions
+    from ..synth.corpus import read_manifest
+    from ..video import iter_frames, write_video
+    from .evaluate import evaluator_label
+
+    reserved = {GROUND_TRUTH, INPUT} & set(generators)
+    if reserved:
+        raise ConfigError(f"generator name {reserved.pop()!r} is reserved for a reference row; pick another")
+    root = Path(corpus)
+    records = read_manifest(root)
+    chosen = draw_pairs(records, split, pairs, seed)
+    by_id = {r["id"]: r for r in records}
+    sync_options = sync_options or SyncOptions(progress=False)
+    if isinstance(evaluator, (str, os.PathLike)):
+        label = label or evaluator_label(evaluator)
+        evaluator = load_model(evaluator, kind="evaluator", device=device)
+    label = label or "unnamed evaluator"
+    syncers = {name: _syncer(generator, sync_options) for name, generator in generators.items()}
+    results: dict[str, list[PairScores]] = {name: [] for name in (*syncers, GROUND_TRUTH, INPUT)}
+    with tempfile.TemporaryDirectory(prefix="attnwav2lip-synthtalk-") as scratch:
+        folder = Path(work_dir) if work_dir is not None else Path(scratch)
+        for pair in _progress(chosen, progress):
+            truth = _pair_truth(root, by_id, pair, sync_options.loop)
+
+            def score(row: str, make: Callable[[], np.ndarray]) -> PairScores:
+                try:
+                    return _score_frames(row, pair, make(), truth, evaluator, options)  # type: ignore[arg-type]
+                except AttnWav2LipError as exc:
+                    return PairScores(row, pair.index, pair.source, pair.driving, error=str(exc))
+
+            for name, syncer in syncers.items():
+                target = folder / _slug(name) / f"{pair.index:04d}.mp4"
+                target.parent.mkdir(parents=True, exist_ok=True)
+
+                def generate(syncer: "LipSyncer" = syncer, target: Path = target) -> np.ndarray:
+                    syncer.sync(truth.source_video, truth.driving_audio, target)
+                    return np.stack(list(iter_frames(target)))
+
+                results[name].append(score(name, generate))
+
+            def encoded_truth() -> np.ndarray:
+                target = folder / "ground_truth" / f"{pair.index:04d}.mp4"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_video(target, truth.frames, truth.fps, truth.audio, preset=sync_options.preset, crf=sync_options.crf)
+                return np.stack(list(iter_frames(target)))
+
+            def looped_input() -> np.ndarray:
+                from ..inference import loop_schedule
+
+                source = np.stack(list(iter_frames(truth.source_video)))
+                return source[loop_schedule(len(truth.frames), len(source), sync_options.loop)]
+
+            results[GROUND_TRUTH].append(score(GROUND_TRUTH, encoded_truth))
+            results[INPUT].append(score(INPUT, looped_input))
+    names = ", ".join(f"{n} = {g if isinstance(g, (str, os.PathLike)) else type(g).__name__}" for n, g in generators.items())
+    protocol = (f"SynthTalk cross pairs of {root.name} split {split!r}, {len(chosen)} pairs (seed {seed}); "
+                f"generators: {names or 'none'}; LSE on whole frames, vshift {options.vshift}"
+                + (", JPEG round trip" if options.jpeg_roundtrip else ""))
+    return SynthTalkReport(label, protocol, tuple(chosen), results)
+
+
+def _progress(items: Sequence[CrossPair], show: bool) -> Iterable[CrossPair]:
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="synthtalk pairs", unit="pair", dynamic_ncols=True)
