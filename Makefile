@@ -10,7 +10,7 @@ export MALLOC_MMAP_THRESHOLD_ := 33554432
 export MALLOC_TRIM_THRESHOLD_ := 100000000000
 export MALLOC_TOP_PAD_ := 1073741824
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo builtin bench clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/attnwav2lip demo --out demo_output
+
+# The shipped models from three training runs (files, checkpoint folders or run folders), float16:
+#   make builtin GENERATOR=runs/synth_attn EXPERT=runs/synth_expert EVALUATOR=runs/synth_evaluator
+builtin: $(STAMP)
+	$(VENV)/bin/attnwav2lip build-builtin --generator $(GENERATOR) --expert $(EXPERT) --evaluator $(EVALUATOR)
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
