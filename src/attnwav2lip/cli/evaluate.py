@@ -1,4 +1,5 @@
-"""`attnwav2lip evaluate`: LSE-D / LSE-C of videos, paired comparisons, the paper's random pairs."""
+"""`attnwav2lip evaluate`: LSE-D / LSE-C of videos, paired comparisons, the paper's random pairs,
+SynthTalk cross pairs scored against the rendered truth."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Score videos with an evaluation SyncNet exactly as syncnet_python / Wav2Lip do (LRS protocol: "
             "whole frames resized to 224, videos brought to 25 fps and 16 kHz first); compare two per-video "
-            "result files with bootstrap confidence intervals; or draw the paper's random audio/video pairs."
+            "result files with bootstrap confidence intervals; draw the paper's random audio/video pairs; or score "
+            "generators on SynthTalk cross pairs against the rendered truth (LSE, lower-face PSNR / SSIM / L1, "
+            "mouth opening, lip leakage)."
         ),
     )
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -24,14 +27,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument("--test-list", metavar="LIST", help="generate each pair of a Wav2Lip-style list, then score")
     mode.add_argument("--compare", nargs=2, metavar=("A.csv", "B.csv"), help="per-video results to compare (B - A)")
     mode.add_argument("--random-pairs", metavar="DIR", help="write a pair list for the test clips in DIR (paper protocol)")
+    mode.add_argument(
+        "--synthtalk", metavar="CORPUS",
+        help="SynthTalk cross pairs: lip-sync each clip to another identity's speech, score against the rendered truth",
+    )
     parser.add_argument("--evaluator", metavar="CKPT", help="syncnet_v2.model or a SynthTalk evaluator (.safetensors)")
-    parser.add_argument("--checkpoint", metavar="G", help="--test-list: generator checkpoint (default: untrained)")
+    parser.add_argument(
+        "--checkpoint", metavar="G", action="append",
+        help="generator checkpoint; --test-list: one (default: untrained); --synthtalk: one row each, repeatable "
+        "(none: only the ground-truth and do-nothing rows)",
+    )
+    parser.add_argument("--split", default="test", help="--synthtalk: corpus split to pair within (default test)")
+    parser.add_argument("--pairs", type=int, metavar="N", help="--synthtalk: score the first N pairs only (default all)")
     parser.add_argument("--data-root", metavar="DIR", help="--test-list: folder the list's names are relative to")
     parser.add_argument(
         "--list-order", choices=("audio-video", "video-audio"),
         help="--test-list: column order (default: from the name; ReSyncED lists are video-audio)",
     )
-    parser.add_argument("--out", required=True, help="output folder (scores, compare) or pair-list file (random-pairs)")
+    parser.add_argument("--out", required=True, help="output folder (scores, compare, synthtalk) or pair-list file (random-pairs)")
     parser.add_argument("--name", default="scores", help="base name of the result files (default: scores)")
     parser.add_argument("--label", help="evaluator name in the tables (default: from the checkpoint file)")
     parser.add_argument(
@@ -47,14 +60,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=20, help="windows per forward pass (default 20)")
     parser.add_argument("--device", default="cpu", help="torch device for the evaluator (default cpu)")
     parser.add_argument("--resamples", type=int, default=10000, help="bootstrap resamples for --compare")
-    parser.add_argument("--seed", type=int, default=0, help="seed for --compare bootstrap and --random-pairs")
+    parser.add_argument("--seed", type=int, default=0, help="seed for --compare bootstrap, --random-pairs and --synthtalk pairing")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from ..errors import ConfigError
     from ..faces import DetectorConfig
     from ..metrics import evaluate
+    from ..metrics import synthtalk
     from ..metrics.scoring import ScoringOptions
     from ..metrics.wild import WildConfig
 
@@ -73,9 +89,20 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("scoring needs --evaluator CKPT (syncnet_v2.model or a SynthTalk evaluator)")
     options = ScoringOptions(vshift=args.vshift, batch_size=args.batch_size, jpeg_roundtrip=args.jpeg_roundtrip)
     label = args.label or evaluate.evaluator_label(args.evaluator)
+    if args.synthtalk:
+        report = synthtalk.score_synthtalk(
+            args.synthtalk, synthtalk.checkpoint_rows(args.checkpoint or []), args.evaluator, split=args.split,
+            pairs=args.pairs, seed=args.seed, work_dir=Path(args.out) / "videos", label=args.label, options=options,
+            device=args.device, progress=True,
+        )
+        report.write(args.out, args.name)
+        print(report.markdown())
+        return 0
+    if args.checkpoint and len(args.checkpoint) > 1:
+        raise ConfigError("--test-list takes one --checkpoint")
     if args.test_list:
         summary = evaluate.evaluate_generator(
-            args.checkpoint, args.test_list, args.evaluator, args.out, options, data_root=args.data_root,
+            args.checkpoint[0] if args.checkpoint else None, args.test_list, args.evaluator, args.out, options, data_root=args.data_root,
             order=args.list_order, label=args.label, name=args.name, device=args.device,
         )
         print(_line(label, summary, "generated videos"))

@@ -6,12 +6,14 @@ number per frame read off the frames. The estimator here is deliberately simple:
 
 1. Region: a narrow strip through the middle of the lower face (``mouth_box``), where the lips'
    opening is tallest and the cheeks, nostrils and background stay out.
-2. Lip-coloured pixels: redness ``(R - G) / (R + 1)`` above the strip's median (skin, or beard)
-   by ``threshold``. Lips, the dark-red cavity and the tongue are redder than any skin tone the
-   renderer draws; this is what stays robust across light and dark skin, where plain darkness
+2. Redness ``(R - G) / (R + 1)``, its median over the strip's columns in each row (stubble and
+   camera noise average out). Lips, the dark-red cavity and the tongue are redder than any skin
+   tone the renderer draws; redness stays robust across light and dark skin, where plain darkness
    confused dark skin and stubble with the cavity.
-3. Per column, the vertical extent from the first to the last lip-coloured pixel (teeth between
-   them count), the median over columns, divided by the region's height.
+3. Skin level: the lowest of the medians of the whole strip, its top quarter and its bottom
+   quarter (a wide-open mouth can fill half the strip, a moustache its top). Rows redder than
+   skin by ``threshold`` are lip; the value is the rows from the first to the last of them (teeth
+   between count), divided by the strip's height.
 
 The value is the outer lip height: both lips' thickness plus the opening. It rises and falls with
 the opening within one face (per-clip correlation about 0.9 on SynthTalk, see docs/evaluation.md),
@@ -47,7 +49,7 @@ def mouth_box(face_boxes: np.ndarray) -> np.ndarray:
 
 
 def mouth_opening(frames: np.ndarray, boxes: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-    """(N,) float: the lip-coloured vertical extent in each frame's ``boxes`` strip, / strip height.
+    """(N,) float: the lip-coloured vertical extent in each frame's ``boxes`` strip / the strip's height.
 
     ``frames``: uint8 (N, H, W, 3) RGB; ``boxes``: (N, 4) or (4,) strips from ``mouth_box``.
     A frame whose strip holds no lip-coloured pixel scores 0.
@@ -72,13 +74,12 @@ def mouth_opening(frames: np.ndarray, boxes: np.ndarray, threshold: float = THRE
 
 
 def _lip_extent(region: np.ndarray, threshold: float) -> float:
-    """Median over columns of (last - first + 1) lip-coloured row; 0 for columns without any."""
-    redness = (region[..., 0] - region[..., 1]) / (region[..., 0] + 1.0)
-    lip = redness > np.median(redness) + threshold
-    rows = np.arange(lip.shape[0])[:, None]
-    first = np.where(lip, rows, lip.shape[0]).min(0)
-    last = np.where(lip, rows, -1).max(0)
-    return float(np.median(np.where(lip.any(0), last - first + 1, 0)))
+    """Rows from the first to the last lip-coloured one, on the strip's per-row median redness."""
+    redness = np.median((region[..., 0] - region[..., 1]) / (region[..., 0] + 1.0), axis=1)
+    band = max(1, len(redness) // 4)
+    skin = min(np.median(redness), np.median(redness[:band]), np.median(redness[-band:]))
+    lip = np.flatnonzero(redness > skin + threshold)
+    return float(lip[-1] - lip[0] + 1) if len(lip) else 0.0
 
 
 def rendered_opening(mouth: np.ndarray) -> np.ndarray:

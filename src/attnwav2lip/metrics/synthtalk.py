@@ -157,7 +157,7 @@ class SynthTalkReport:
         lines = [[row, self.label, len(self.results[row]), self._failed(row)]
                  + [v for m in METRIC_NAMES for v in _values(summaries[row][m])] for row in self.rows]
         write_text_atomic(written[1], _csv_text(header, lines))
-        write_text_atomic(written[2], self._markdown(summaries))
+        write_text_atomic(written[2], self.markdown())
         base, *others = self.generators or ("",)
         if others:
             diffs = {other: self.compare(base, other) for other in others}
@@ -172,7 +172,8 @@ class SynthTalkReport:
     def _failed(self, row: str) -> int:
         return sum(not s.ok for s in self.results[row])
 
-    def _markdown(self, summaries: Mapping[str, Mapping[str, MetricSummary]]) -> str:
+    def markdown(self) -> str:
+        """The Table-1-style summary: one line per row, mean ± std over pairs."""
         titles = [f"{title} {'↓' if better == 'lower' else '↑' if better else ''}".strip() for _, title, better in METRICS]
         lines = [
             f"# SynthTalk cross pairs, LSE ({self.label})", "",
@@ -184,7 +185,8 @@ class SynthTalkReport:
             "| row | pairs | failed | " + " | ".join(titles) + " |",
             "|---|---:|---:|" + "---:|" * len(METRICS),
         ]
-        for row, summary in summaries.items():
+        for row in self.rows:
+            summary = self.summary(row)
             cells = [_cell(name, summary[name]) for name in METRIC_NAMES]
             lines.append(f"| {row} | {len(self.results[row])} | {self._failed(row)} | " + " | ".join(cells) + " |")
         errors = [s for scores in self.results.values() for s in scores if not s.ok]
@@ -338,6 +340,15 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
         region.psnr, region.ssim, region.l1, pearson(measured, truth.opening),
         float(silent.mean()) if len(silent) else math.nan, own.lse_c,
     )
+
+
+def checkpoint_rows(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, str | os.PathLike[str]]:
+    """Row names for checkpoint files: the file name without suffix, the whole path where two share it."""
+    stems = [Path(c).stem for c in checkpoints]
+    names = [stem if stems.count(stem) == 1 else str(c) for stem, c in zip(stems, checkpoints)]
+    if len(set(names)) != len(names):
+        raise ConfigError("the same checkpoint is named twice")
+    return dict(zip(names, checkpoints))
 
 
 def _slug(name: str) -> str:
