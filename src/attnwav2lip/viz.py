@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
@@ -152,16 +152,21 @@ def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float, b
     cv2.putText(image, text, origin, font, scale, (0, 0, 0), 1, cv2.LINE_AA)
 
 
-def mouth_attention_share(maps: Mapping[str, np.ndarray | torch.Tensor], mouth_box_96: Box) -> dict[str, tuple[float, float]]:
+def mouth_attention_share(
+    maps: Mapping[str, np.ndarray | torch.Tensor], mouth_box_96: Box | Sequence[Box]
+) -> dict[str, tuple[float, float]]:
     """Per block: (share of the map's total weight inside the box, the box's share of the area).
 
     ``maps`` are (N, h, w) or (N, 1, h, w) with h, w dividing 96 (every map of this generator);
-    ``mouth_box_96`` is (x1, y1, x2, y2) in crop pixels, end exclusive. Each map cell counts for
-    the crop pixels it covers, so the shares are exact, with all N faces pooled together.
+    ``mouth_box_96`` is (x1, y1, x2, y2) in crop pixels, end exclusive, for every face, or one
+    such box per face (a mouth that moves within its crop). Each map cell counts for the crop
+    pixels it covers, so the shares are exact, with all N faces pooled together.
     """
-    x1, y1, x2, y2 = check_box(mouth_box_96)
-    inside = np.zeros((CROP, CROP), bool)
-    inside[y1:y2, x1:x2] = True
+    boxes = np.asarray(mouth_box_96, dtype=np.int64).reshape(-1, 4)
+    inside = np.zeros((len(boxes), CROP, CROP), bool)
+    for row, box in enumerate(boxes):
+        x1, y1, x2, y2 = check_box(tuple(box))
+        inside[row, y1:y2, x1:x2] = True
     area_share = float(inside.mean())
     shares = {}
     for name, m in maps.items():
@@ -169,8 +174,12 @@ def mouth_attention_share(maps: Mapping[str, np.ndarray | torch.Tensor], mouth_b
         h, w = array.shape[-2:]
         if CROP % h or CROP % w:
             raise ValueError(f"map {name} is {h}x{w}; its sides must divide {CROP}")
-        cells = array.reshape(-1, h, w).sum(axis=0)
-        pixels = np.repeat(np.repeat(cells, CROP // h, axis=0), CROP // w, axis=1)
+        cells = array.reshape(-1, h, w)
+        if len(boxes) > 1 and len(boxes) != len(cells):
+            raise ValueError(f"{len(boxes)} mouth boxes for {len(cells)} faces in map {name}")
+        if len(boxes) == 1:
+            cells = cells.sum(axis=0, keepdims=True)
+        pixels = np.repeat(np.repeat(cells, CROP // h, axis=1), CROP // w, axis=2)
         total = float(pixels.sum())
         shares[name] = (float(pixels[inside].sum()) / total if total > 0 else area_share, area_share)
     return shares
@@ -197,7 +206,7 @@ class AttentionReport:
 
     figure: np.ndarray  # uint8 (H, W, 3) RGB
     shares: dict[str, tuple[float, float]]  # block -> (attention share in the box, area share)
-    mouth_box: Box
+    mouth_boxes: tuple[Box, ...]  # one per row: the same fixed box, or each frame's true SynthTalk mouth
     frames: tuple[int, ...]  # source frame index of each row (0 for a still image)
     audio: str  # where the rows' speech came from: a file name, or "silence"
 
@@ -209,6 +218,7 @@ def attention_report(
     mouth_box: Box | None = None,
     frames: int = DEFAULT_FRAMES,
     min_size: int = MIN_MAP_SIZE,
+    synthtalk_truth: str | os.PathLike[str] | None = None,
 ) -> AttentionReport:
     """Attention figure and mouth shares of a generator checkpoint on a face image or video.
 
@@ -216,18 +226,24 @@ def attention_report(
     else the video's own track, else silence); for an image with ``audio``, the same face with
     ``frames`` evenly spaced windows of that speech; for an image alone, one row on silence.
     Faces are found with ``attnwav2lip.faces`` (largest face, the default 10 px chin pad) and
-    frames without one are left out. ``mouth_box`` defaults to DEFAULT_MOUTH_BOX.
+    frames without one are left out. ``mouth_box`` defaults to DEFAULT_MOUTH_BOX. For a SynthTalk
+    clip, ``synthtalk_truth`` (its ``clips/<id>.npz``) gives each row the true mouth box instead:
+    the rendered lips' bounds, mapped into that row's crop.
     """
     from .checkpoints import load_model
     from .video import probe
 
+    if synthtalk_truth is not None and mouth_box is not None:
+        raise ConfigError("give a mouth box or a SynthTalk truth file, not both")
     box = check_box(mouth_box or DEFAULT_MOUTH_BOX)
     if frames < 1:
         raise ConfigError(f"frames must be >= 1, got {frames}")
     generator = load_model(checkpoint, kind="generator")
     info = probe(face)
+    if synthtalk_truth is not None and info.is_image:
+        raise ConfigError(f"{face}: a SynthTalk truth file describes a clip; pass the clip's video, not an image")
     indices, images = _sample_frames(face, info.num_frames, 1 if info.is_image else frames)
-    found, crops = _crop_largest_faces(images)
+    found, crops, crop_boxes = _crop_largest_faces(images)
     if not found:
         raise NoFaceError(f"{face}: no face found in the {len(indices)} frame(s) examined")
     indices = [indices[i] for i in found]
@@ -238,11 +254,15 @@ def attention_report(
         if info.is_image:
             crops = np.repeat(crops, len(mels), axis=0)
             indices = [0] * len(mels)
+    if synthtalk_truth is None:
+        boxes = [box] * len(crops)
+    else:
+        boxes = _true_mouth_boxes(synthtalk_truth, indices, crop_boxes, face)
     maps = spatial_maps(generator, crops, mels)
     return AttentionReport(
         figure=render_attention_figure(crops, maps, min_size),
-        shares=mouth_attention_share(large_maps(maps, min_size), box),
-        mouth_box=box,
+        shares=mouth_attention_share(large_maps(maps, min_size), boxes),
+        mouth_boxes=tuple(boxes),
         frames=tuple(indices),
         audio="silence" if speech is None else os.fspath(speech),
     )
@@ -262,21 +282,42 @@ def _sample_frames(path: str | os.PathLike[str], num_frames: int, count: int) ->
     return wanted[: len(kept)], kept
 
 
-def _crop_largest_faces(images: list[np.ndarray]) -> tuple[list[int], np.ndarray]:
-    """Positions of the images with a face, and the 96x96 crop of each one's largest face."""
+def _crop_largest_faces(images: list[np.ndarray]) -> tuple[list[int], np.ndarray, list[tuple[int, int, int, int]]]:
+    """Positions of the images with a face, the 96x96 crop of each one's largest face, and each
+    crop's pixel bounds in its image (x1, y1, x2, y2)."""
     from .faces import TrackConfig, create_detector, crop_face, pad_boxes
-    from .faces.boxes import areas
+    from .faces.boxes import areas, int_box
 
     with create_detector("auto") as detector:
         detections = detector.detect(images)
-    found, crops = [], []
+    found, crops, bounds = [], [], []
     for i, (image, found_here) in enumerate(zip(images, detections)):
         if len(found_here):
             largest = found_here.boxes[int(np.argmax(areas(found_here.boxes)))]
             box = pad_boxes(largest, TrackConfig().pads, *image.shape[:2])[0]
             found.append(i)
             crops.append(crop_face(image, box, CROP))
-    return found, np.stack(crops) if crops else np.zeros((0, CROP, CROP, 3), np.uint8)
+            bounds.append(int_box(box, *image.shape[:2]))
+    return found, np.stack(crops) if crops else np.zeros((0, CROP, CROP, 3), np.uint8), bounds
+
+
+def _true_mouth_boxes(
+    truth: str | os.PathLike[str], indices: list[int], crop_boxes: list[tuple[int, int, int, int]],
+    face: str | os.PathLike[str],
+) -> list[Box]:
+    """Each row's SynthTalk mouth box (frame pixels, from the truth file) in its crop's 96x96 pixels, rounded outward."""
+    from .synth.mouth_box import clip_mouth_boxes
+
+    mouths = clip_mouth_boxes(truth)
+    if max(indices) >= len(mouths):
+        raise ConfigError(f"{truth}: has {len(mouths)} frames, {face} at least {max(indices) + 1}; is it this clip's truth?")
+    boxes = []
+    for index, (cx1, cy1, cx2, cy2) in zip(indices, crop_boxes):
+        x1, y1, x2, y2 = mouths[index]
+        sx, sy = CROP / (cx2 - cx1), CROP / (cy2 - cy1)
+        corners = np.array([np.floor((x1 - cx1) * sx), np.floor((y1 - cy1) * sy), np.ceil((x2 - cx1) * sx), np.ceil((y2 - cy1) * sy)])
+        boxes.append(check_box(tuple(int(v) for v in np.clip(corners, 0, CROP))))
+    return boxes
 
 
 def _mel_rows(

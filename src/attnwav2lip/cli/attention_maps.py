@@ -26,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--mouth-box", type=int, nargs=4, metavar=("X1", "Y1", "X2", "Y2"),
         help="mouth region in 96x96 crop pixels, end exclusive (default: the lower middle, 22 54 74 78)",
     )
+    parser.add_argument(
+        "--synthtalk-truth", metavar="CLIP.npz",
+        help="--face is a SynthTalk clip: take each row's true mouth box from its truth file (clips/<id>.npz)",
+    )
     parser.add_argument("--frames", type=int, default=4, help="rows: video frames, or speech windows for an image (default 4)")
     parser.add_argument("-o", "--out", required=True, metavar="OUT.png", help="figure to write (PNG)")
     parser.set_defaults(func=run)
@@ -37,10 +41,14 @@ def run(args: argparse.Namespace) -> int:
     report = attention_report(
         args.checkpoint, args.face, audio=args.audio,
         mouth_box=tuple(args.mouth_box) if args.mouth_box else None, frames=args.frames,
+        synthtalk_truth=args.synthtalk_truth,
     )
     save_png(args.out, report.figure)
     print(f"wrote {args.out}: {len(report.frames)} row(s), frames {list(report.frames)}, speech: {report.audio}")
-    print(f"mouth box {report.mouth_box} (x1 y1 x2 y2 in the 96x96 crop)")
+    if args.synthtalk_truth:
+        print(f"true SynthTalk mouth box per row {list(report.mouth_boxes)} (x1 y1 x2 y2 in the 96x96 crop)")
+    else:
+        print(f"mouth box {report.mouth_boxes[0]} (x1 y1 x2 y2 in the 96x96 crop)")
     print(f"{'block':<10} {'attention in box':>16} {'area of box':>11} {'ratio':>6}")
     for block, (share, area) in report.shares.items():
         print(f"{block:<10} {share:>16.3f} {area:>11.3f} {share / area:>6.2f}")
