@@ -126,7 +126,9 @@ def save_model(model: "nn.Module", path: str | os.PathLike[str], *, half: bool =
         "attnwav2lip_version": __version__,
     }
     with atomic_path(path) as tmp:
+        mode = tmp.stat().st_mode
         save_file(state, str(tmp), metadata=metadata)
+        os.chmod(tmp, mode)  # safetensors recreates the file 0600; keep an ordinary new file's mode
 
 
 def init_generator_from_wav2lip(generator: "nn.Module", path: str | os.PathLike[str]) -> list[str]:
