@@ -19,7 +19,7 @@ Per pair and row (``PairScores``):
   LRS protocol; label "LSE (SynthTalk evaluator)" for a project-trained evaluator);
 - ``psnr``, ``ssim``, ``l1``: lower face against the rendered truth (``ground_truth.mouth_metrics``);
 - ``opening_corr``: Pearson correlation of the pixel-measured mouth opening
-  (``mouth_opening``) with the opening the truth renders;
+  (``mouth_opening``) with the opening the truth renders (0 for a mouth measured constant);
 - lip leakage: ``silent_opening_error``, the mean absolute difference of the measured opening from
   the truth frames' over the driving audio's silent frames (the truth's mouth is shut there; units
   of the mouth strip's height), and ``source_lse_c``, LSE-C against A's *own* audio over the first
@@ -335,9 +335,12 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
     driven, own = lse(truth.audio), lse(truth.source_audio)
     measured = mouth_opening(frames, truth.strips)
     silent = np.abs(measured - truth.measured)[truth.silent]
+    correlation = pearson(measured, truth.opening)
+    if math.isnan(correlation) and np.ptp(truth.opening) > 0:
+        correlation = 0.0  # a mouth that never moves while the truth's does follows it not at all
     return PairScores(
         row, pair.index, pair.source, pair.driving, len(frames), driven.lse_d, driven.lse_c, float(driven.offset),
-        region.psnr, region.ssim, region.l1, pearson(measured, truth.opening),
+        region.psnr, region.ssim, region.l1, correlation,
         float(silent.mean()) if len(silent) else math.nan, own.lse_c,
     )
 

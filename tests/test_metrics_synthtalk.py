@@ -1,0 +1,155 @@
+"""SynthTalk cross pairs: pairing rules, every row scored against the rendered truth, files, CLI."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("espeakng_loader")
+
+from attnwav2lip.errors import ConfigError  # noqa: E402
+from attnwav2lip.metrics.synthtalk import (  # noqa: E402
+    GROUND_TRUTH, INPUT, METRIC_NAMES, checkpoint_rows, draw_pairs, score_synthtalk,
+)
+from attnwav2lip.synth.corpus import CorpusConfig, write_corpus  # noqa: E402
+
+CONFIG = CorpusConfig(clips=3, seed=3, size=128, fps=25.0, min_seconds=1.0, max_seconds=1.4, clips_per_identity=1,
+                      split_shares=(0, 0, 1, 0))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synthtalk")
+    write_corpus(CONFIG, out, workers=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    import torch
+
+    from attnwav2lip.checkpoints import save_model
+    from attnwav2lip.models import Generator, GeneratorConfig, SyncNetEvaluator
+
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(1)
+    save_model(Generator(GeneratorConfig(width=0.0625)), folder / "tiny.safetensors")
+    save_model(SyncNetEvaluator(width=0.0625, embedding_dim=64), folder / "evaluator.safetensors")
+    return folder / "tiny.safetensors", folder / "evaluator.safetensors"
+
+
+@pytest.fixture(scope="module")
+def report(corpus: Path, models: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
+    import torch
+
+    from attnwav2lip.models import Generator, GeneratorConfig
+
+    generator, evaluator = models
+    torch.manual_seed(2)
+    second = Generator(GeneratorConfig(width=0.0625))
+    work = tmp_path_factory.mktemp("work")
+    return score_synthtalk(corpus, {"tiny": generator, "module": second}, evaluator, pairs=2, work_dir=work), work
+
+
+def _records(identities: list[int], texts: list[str]) -> list[dict]:
+    return [{"id": f"{k:06d}", "split": "test", "identity": i, "text": t} for k, (i, t) in enumerate(zip(identities, texts))]
+
+
+def test_pairing_is_seeded_and_never_pairs_one_identity_or_sentence() -> None:
+    records = _records([1, 1, 2, 2, 3, 3], ["a", "b", "c", "a", "d", "e"])
+    by_id = {r["id"]: r for r in records}
+    pairs = draw_pairs(records, "test", seed=4)
+    assert pairs == draw_pairs(records, "test", seed=4) and len(pairs) == len(records)
+    assert draw_pairs(records, "test", 3, seed=4) == pairs[:3]  # a limit keeps the first pairs
+    assert draw_pairs(records, "test", seed=5) != pairs
+    assert sorted(p.source for p in pairs) == sorted(by_id)  # every clip's video once
+    for p in pairs:
+        source, driving = by_id[p.source], by_id[p.driving]
+        assert source["identity"] != driving["identity"] and source["text"] != driving["text"]
+    with pytest.raises(ConfigError, match="no two clips"):
+        draw_pairs(_records([7, 7], ["a", "b"]), "test")
+    with pytest.raises(ConfigError, match="no two clips"):
+        draw_pairs(records, "val")
+
+
+def test_checkpoint_rows_are_named_by_file() -> None:
+    assert list(checkpoint_rows(["a/g.safetensors", "b/h.pth"])) == ["g", "h"]
+    assert list(checkpoint_rows(["a/g.safetensors", "b/g.safetensors"])) == ["a/g.safetensors", "b/g.safetensors"]
+
+
+def test_every_row_is_scored_on_every_pair(report) -> None:
+    report, _ = report
+    assert report.rows == ("tiny", "module", GROUND_TRUTH, INPUT) and report.generators == ("tiny", "module")
+    assert report.label == "SynthTalk evaluator" and len(report.pairs) == 2
+    for scores in report.results.values():
+        assert [s.pair for s in scores] == [0, 1] and all(s.ok for s in scores)
+        for s in scores:
+            assert s.frames > 25 and (s.source, s.driving) == (report.pairs[s.pair].source, report.pairs[s.pair].driving)
+            for name in METRIC_NAMES:
+                assert math.isfinite(getattr(s, name)), (s.row, name)
+
+
+def test_the_truth_row_matches_the_truth_up_to_the_codec(report) -> None:
+    report, work = report
+    truth, do_nothing = report.results[GROUND_TRUTH], report.results[INPUT]
+    for t, d in zip(truth, do_nothing):
+        assert t.psnr > 30 and t.l1 < 0.02 and t.ssim > 0.9  # H.264 at crf 18 loses ~30-35 dB worth
+        assert t.psnr > d.psnr  # the source's old mouth is wrong wherever the new speech differs
+        assert t.silent_opening_error < 0.05  # measured against itself, only codec noise remains
+    # the estimator follows the rendered mouth (not on every face at 128 px: docs/evaluation.md)
+    assert max(t.opening_corr for t in truth) > 0.5
+    for row in ("tiny", "module", "ground_truth"):
+        assert sorted(p.name for p in (work / row).iterdir()) == ["0000.mp4", "0001.mp4"]
+
+
+def test_random_generators_score_below_the_truth(report) -> None:
+    report, _ = report
+    truth = report.summary(GROUND_TRUTH)
+    for row in report.generators:
+        summary = report.summary(row)
+        assert summary["psnr"].mean < truth["psnr"].mean and summary["l1"].mean > truth["l1"].mean
+        assert summary["psnr"].count == 2
+
+
+def test_tables_are_written(report, tmp_path: Path) -> None:
+    report, _ = report
+    written = report.write(tmp_path, "st")
+    assert [p.name for p in written] == ["st.csv", "st_summary.csv", "st_summary.md", "st_comparison.csv", "st_comparison.md"]
+    with open(tmp_path / "st.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8 and {r["row"] for r in rows} == set(report.rows)
+    with open(tmp_path / "st_summary.csv", newline="") as handle:
+        summary = {r["row"]: r for r in csv.DictReader(handle)}
+    assert float(summary[GROUND_TRUTH]["psnr_mean"]) == pytest.approx(report.summary(GROUND_TRUTH)["psnr"].mean)
+    assert summary["tiny"]["evaluator"] == "SynthTalk evaluator" and summary["tiny"]["offset_count"] == "2"
+    markdown = (tmp_path / "st_summary.md").read_text()
+    assert "LSE (SynthTalk evaluator)" in markdown and "| input (do nothing) | 2 | 0 |" in markdown
+    with open(tmp_path / "st_comparison.csv", newline="") as handle:
+        diffs = list(csv.DictReader(handle))
+    assert {d["metric"] for d in diffs} == set(METRIC_NAMES) and {d["second"] for d in diffs} == {"module"}
+    psnr = next(d for d in diffs if d["metric"] == "psnr")
+    expected = np.mean([b.psnr - a.psnr for a, b in zip(report.results["tiny"], report.results["module"])])
+    assert float(psnr["mean_difference"]) == pytest.approx(expected)
+    assert float(psnr["ci_low"]) <= float(psnr["mean_difference"]) <= float(psnr["ci_high"])
+
+
+def test_reserved_names_are_refused(corpus: Path, models: tuple[Path, Path]) -> None:
+    with pytest.raises(ConfigError, match="reserved"):
+        score_synthtalk(corpus, {GROUND_TRUTH: models[0]}, models[1], pairs=1)
+
+
+def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
+    from attnwav2lip.cli import main
+
+    generator, evaluator = models
+    args = ["evaluate", "--synthtalk", str(corpus), "--checkpoint", str(generator), "--evaluator", str(evaluator),
+            "--out", str(tmp_path), "--pairs", "1", "--seed", "3"]
+    assert main(args) == 0
+    with open(tmp_path / "scores_summary.csv", newline="") as handle:
+        rows = {r["row"]: r for r in csv.DictReader(handle)}
+    assert list(rows) == ["tiny", GROUND_TRUTH, INPUT] and rows["tiny"]["pairs"] == "1"
+    assert (tmp_path / "videos" / "tiny" / "0000.mp4").is_file()
