@@ -57,6 +57,7 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     from .builtin import describe_generator
     from .inference import LipSyncer, SyncOptions, loop_schedule
     from .metrics.ground_truth import mouth_metrics
+    from .metrics.synthtalk import lower_face
     from .synth.identity import sample_identity
     from .synth.motion import sample_motion
     from .synth.render import Renderer, render
@@ -85,7 +86,7 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     # the baseline goes through the same encoder as the result did, so codec loss does not favour it
     baseline_frames = np.stack(list(iter_frames(folder / "input.mp4")))[loop_schedule(n_out, n_source)]
     face_boxes = Renderer(identity, motion, config.size).boxes()[loop_schedule(n_out, n_source)]
-    mouth_boxes = _lower_face(face_boxes)
+    mouth_boxes = lower_face(face_boxes)
     scores = {
         "result": mouth_metrics(result_frames, truth_frames, mouth_boxes),
         "input": mouth_metrics(baseline_frames, truth_frames, mouth_boxes),
@@ -115,12 +116,6 @@ def _lse_scores(videos: dict[str, np.ndarray], audio: np.ndarray, evaluator: str
     net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
     scores = {name: sync_scores(frames, audio, net) for name, frames in videos.items()}
     return {name: {"lse_d": s.lse_d, "lse_c": s.lse_c, "offset": s.offset} for name, s in scores.items()}
-
-
-def _lower_face(boxes: np.ndarray) -> np.ndarray:
-    """The lower half of each ground-truth face box: the region the generator rewrites."""
-    x1, y1, x2, y2 = boxes.T
-    return np.stack([x1, (y1 + y2) / 2, x2, y2], axis=1)
 
 
 def _as_dict(metrics: object) -> dict[str, float]:
