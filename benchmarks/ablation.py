@@ -26,8 +26,12 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+if TYPE_CHECKING:
+    from attnwav2lip.train import TrainConfig
+
+RECIPE = Path(__file__).resolve().parent.parent / "configs" / "ablation_cpu.yaml"
 VARIANTS: tuple[str, ...] = ("none", "spatial", "channel", "both")
 BASELINE = "none"
 # (key, label, +1 if higher is better else -1): scored per test pair
@@ -35,6 +39,9 @@ PAIR_METRICS: tuple[tuple[str, str, int], ...] = (
     ("lse_d", "LSE-D", -1), ("lse_c", "LSE-C", 1), ("psnr", "PSNR", 1), ("ssim", "SSIM", 1), ("l1", "L1", -1))
 # from each run's last validation record
 VAL_METRICS: tuple[tuple[str, str, int], ...] = (("val_l1", "val L1", -1), ("val_sync", "val sync", -1))
+
+# fewer paired units than this make a percentile bootstrap interval meaningless (1 unit: a point)
+MIN_PAIRED = 5
 
 Row = dict[str, Any]
 
@@ -160,8 +167,8 @@ def variant_summary(rows: Sequence[Row], validation: Mapping[tuple[str, int], Ma
 def paired_differences(rows: Sequence[Row], variants: Sequence[str], baseline: str = BASELINE) -> list[Row]:
     """Each variant minus ``baseline`` per pair metric, paired on (seed, test pair), bootstrap 95% CI.
 
-    ``verdict`` is "underpowered" when the interval contains 0, else "better" or "worse" by the
-    metric's direction.
+    ``verdict`` is "underpowered" when the interval contains 0 or rests on fewer than ``MIN_PAIRED``
+    pairs, else "better" or "worse" by the metric's direction.
     """
     from attnwav2lip.metrics.stats import paired_bootstrap
 
@@ -176,7 +183,7 @@ def paired_differences(rows: Sequence[Row], variants: Sequence[str], baseline: s
             a = [scores[baseline, *k][key] for k in keys]
             b = [scores[variant, *k][key] for k in keys]
             d = paired_bootstrap(a, b, metric=key)
-            if d.low <= 0.0 <= d.high:
+            if d.low <= 0.0 <= d.high or d.count < MIN_PAIRED:
                 verdict = "underpowered"
             else:
                 verdict = "better" if d.mean * direction > 0 else "worse"
@@ -200,10 +207,11 @@ def markdown(summary: Sequence[Row], differences: Sequence[Row], *, budget: Sequ
     metrics = PAIR_METRICS + VAL_METRICS
     lines = [
         "# Attention ablation on SynthTalk (CPU scale)", "",
-        ("Per-run budget: " if len(budget) == 1 else "**The runs' budgets differ:** ") + "; ".join(budget) + ".",
+        ("Per-run budget: " if len(budget) == 1 else "**The runs' budgets differ:** ") + "; ".join(budget) + ".", "",
         f"Seeds: {len(seeds)} ({' '.join(map(str, seeds))}). Test pairs: {pairs} (split `{split}`), the same "
         f"pairs for every run. LSE is \"LSE (SynthTalk evaluator)\" ({evaluator}); PSNR, SSIM and L1 compare "
-        "the lower face with the rendered truth.", "",
+        "the lower face with the rendered truth. The scorer's own tables, with the rendered truth and the "
+        "do-nothing input as reference rows: `synthtalk_summary.md`.", "",
         "## Per variant", "",
         "Mean ± std over seeds of each run's mean over test pairs (val: the run's last validation).", "",
         "| variant | runs | " + " | ".join(f"{label} {arrows[d]}" for _, label, d in metrics) + " |",
@@ -213,16 +221,18 @@ def markdown(summary: Sequence[Row], differences: Sequence[Row], *, budget: Sequ
         cells = [f"{_fmt(row[f'{k}_mean'])} ± {_fmt(row[f'{k}_std'])}" for k, _, _ in metrics]
         lines.append(f"| {row['variant']} | {row['runs']} | " + " | ".join(cells) + " |")
     lines += ["", f"## Paired differences against `{BASELINE}`", "",
-              "Variant minus none, paired on (seed, test pair); percentile bootstrap 95% CI (10,000 resamples). "
-              "**underpowered**: the interval contains 0, so this budget cannot tell the two apart.", "",
+              "Variant minus none, paired on (seed, test pair); percentile bootstrap 95% CI (10,000 resamples; it "
+              "treats the pairs as independent although those of one seed share a generator, so it is optimistic). "
+              f"**underpowered**: the interval contains 0 (or rests on fewer than {MIN_PAIRED} pairs), so this budget "
+              "cannot tell the two apart.", "",
               "| variant | metric | n | difference | 95% CI | verdict |", "|---|---|---|---|---|---|"]
     for row in differences:
         verdict = f"**{row['verdict']}**" if row["verdict"] == "underpowered" else row["verdict"]
         lines.append(f"| {row['variant']} | {row['metric']} | {row['pairs']} | {row['mean']:+.4g} | "
                      f"[{row['low']:+.4g}, {row['high']:+.4g}] | {verdict} |")
     if any(row["verdict"] == "underpowered" for row in differences):
-        lines += ["", "**Underpowered:** at least one interval contains 0; more seeds, pairs or steps are needed "
-                      "before those differences mean anything."]
+        lines += ["", "**Underpowered:** at least one difference is not resolved at this budget; more seeds, pairs "
+                      "or steps are needed before it means anything."]
     return "\n".join(lines) + "\n"
 
 
@@ -242,7 +252,32 @@ def budget(config: "TrainConfig") -> str:
     return (f"{s.max_steps} steps × {d.batch_size} windows of {d.sampling.window.window} frames, width "
             f"{config.model.width}, Adam lr {config.optim.lr:g} betas {tuple(config.optim.betas)}, L1 + sync "
             f"(α {config.sync.weight}, {config.sync.schedule}, expert BN {config.sync.expert_bn}), {gan}, "
-            f"validation {s.val_batches} batches every {s.eval_every} steps")
+            f"validation on {s.val_batches} × {d.batch_size} windows every {s.eval_every} steps")
+
+
+def score_runs(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path, pairs: int, split: str,
+               pair_seed: int, out: Path) -> list[Row]:
+    """Every run's final generator on the same SynthTalk cross pairs (one ``score_synthtalk`` call).
+
+    Writes the scorer's own tables (with its ground-truth and do-nothing reference rows) as
+    ``OUT/synthtalk*``; returns one row per run and successfully scored pair.
+    """
+    from attnwav2lip.metrics.synthtalk import METRIC_NAMES, score_synthtalk
+    from attnwav2lip.train.api import network_file
+
+    generators = {run.name: network_file(run.folder, "generator") for run in runs}
+    scored = score_synthtalk(corpus, generators, network_file(evaluator, "evaluator"), split=split, pairs=pairs,
+                             seed=pair_seed, work_dir=out / "scoring", progress=True)
+    scored.write(out, "synthtalk")
+    rows = []
+    for run in runs:
+        for score in scored.results[run.name]:
+            if not score.ok:
+                print(f"{run.name}: pair {score.pair} not scored ({score.error})")
+                continue
+            rows.append({"variant": run.variant, "seed": run.seed, "pair": score.pair, "source": score.source,
+                         "driving": score.driving, **{name: getattr(score, name) for name in METRIC_NAMES}})
+    return rows
 
 
 def report(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path, pairs: int, split: str = "test",
@@ -260,7 +295,7 @@ def report(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path, pa
         raise SystemExit("no finished run to report: run the train phase first")
     out = finished[0].out
     rows = score_runs(finished, corpus=corpus, evaluator=evaluator, pairs=pairs, split=split, pair_seed=pair_seed,
-                      work_dir=out / "scoring")
+                      out=out)
     variants = list(dict.fromkeys(run.variant for run in runs))
     validation = {(run.variant, run.seed): last_validation(run.folder) for run in finished}
     summary = variant_summary(rows, validation, variants)
@@ -283,13 +318,13 @@ def report(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path, pa
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("phase", choices=("train", "report"))
-    parser.add_argument("--out", required=True, type=Path, help="the ablation folder: one run folder per variant and seed")
+    parser.add_argument("--out", required=True, type=Path, help="the ablation folder: one run per variant and seed")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     train_args = parser.add_argument_group("train")
-    train_args.add_argument("--store", help="clip store from `attnwav2lip preprocess` (default: the recipe's data.root)")
+    train_args.add_argument("--store", help="clip store from `attnwav2lip preprocess` (default: the recipe's)")
     train_args.add_argument("--expert", help="the frozen lip-sync expert: weights file, or train-expert run folder")
-    train_args.add_argument("--config", default=str(Path(__file__).resolve().parent.parent / "configs" / "ablation_cpu.yaml"))
+    train_args.add_argument("--config", default=str(RECIPE), help="the per-run schedule (default: %(default)s)")
     train_args.add_argument("--steps", type=int, help="override schedule.max_steps of every run")
     report_args = parser.add_argument_group("report")
     report_args.add_argument("--corpus", help="the SynthTalk corpus folder (with manifest.jsonl)")
@@ -297,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     report_args.add_argument("--pairs", type=int, default=8, help="test pairs (identity A saying sentence B) per run")
     report_args.add_argument("--split", default="test")
     report_args.add_argument("--pair-seed", type=int, default=0, help="seed of the pair draw (the same for every run)")
+    report_args.add_argument("--threads", type=int, default=1, help="torch threads for scoring")
     args = parser.parse_args(argv)
 
     runs = plan_runs(args.out, args.variants, args.seeds)
@@ -307,6 +343,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.corpus is None or args.evaluator is None:
         parser.error("report needs --corpus and --evaluator")
+    import torch
+
+    torch.set_num_threads(args.threads)
     print(report(runs, corpus=args.corpus, evaluator=args.evaluator, pairs=args.pairs, split=args.split,
                  pair_seed=args.pair_seed), end="")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import math
 import sys
@@ -12,7 +13,7 @@ import torch
 
 from attnwav2lip.checkpoints import save_model
 from attnwav2lip.config import save_recipe
-from attnwav2lip.models import LipSyncExpert
+from attnwav2lip.models import EvaluatorConfig, LipSyncExpert, SyncNetEvaluator
 from attnwav2lip.train import with_overrides
 from attnwav2lip.train.recorder import read_metrics
 from test_train_loop import WIDTH, make_store
@@ -39,8 +40,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recipe(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """configs/ablation_cpu.yaml shrunk: tiny widths, 2 steps, one validation, no loader process."""
-    tiny = with_overrides(ablation.run_config(ROOT / "configs" / "ablation_cpu.yaml", ablation.Run("both", 0, Path(".")),
-                                              store=store, steps=2),
+    schedule = ablation.run_config(ablation.RECIPE, ablation.Run("both", 0, Path(".")), store=store, steps=2)
+    tiny = with_overrides(schedule,
                           {"model.width": WIDTH, "data.batch_size": 2, "data.num_workers": 0,
                            "data.sampling.samples_per_epoch": 4, "schedule.eval_every": 2, "schedule.val_batches": 1,
                            "schedule.log_every": 1, "runtime.progress": False})
@@ -58,10 +59,10 @@ def expert(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_recipe_is_the_issue_schedule() -> None:
-    config = ablation.run_config(ROOT / "configs" / "ablation_cpu.yaml", ablation.Run("channel", 2, Path("x")),
-                                 store="s", steps=None)
+    config = ablation.run_config(ablation.RECIPE, ablation.Run("channel", 2, Path("x")), store="s", steps=None)
     assert (config.model.attention, config.runtime.seed, config.data.root) == ("channel", 2, "s")
-    assert (config.model.width, config.data.batch_size, config.optim.lr, config.optim.betas) == (0.25, 4, 1e-3, (0.5, 0.999))
+    assert (config.model.width, config.data.batch_size) == (0.25, 4)
+    assert (config.optim.lr, config.optim.betas) == (1e-3, (0.5, 0.999))
     assert (config.schedule.max_steps, config.schedule.eval_every, config.schedule.checkpoint_every) == (400, 200, 400)
     assert (config.sync.schedule, config.sync.weight, config.gan.enabled) == ("fixed", 0.03, False)
 
@@ -96,6 +97,38 @@ def test_train_resumes_partial_runs_and_skips_finished_ones(trained: Path, recip
     assert (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns == stamp
 
 
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two short test clips of two identities: one cross pair each way."""
+    pytest.importorskip("espeakng_loader")
+    from attnwav2lip.synth.corpus import CorpusConfig, write_corpus
+
+    out = tmp_path_factory.mktemp("synthtalk")
+    config = CorpusConfig(clips=2, seed=1, size=96, fps=25.0, min_seconds=1.0, max_seconds=1.6, clips_per_identity=1,
+                          split_shares=(0, 0, 1, 0))
+    write_corpus(config, out, workers=1, progress=False)
+    return out
+
+
+def test_report_scores_every_finished_run_on_the_same_pairs(trained: Path, corpus: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    evaluator = tmp_path / "evaluator.safetensors"
+    save_model(SyncNetEvaluator(EvaluatorConfig(width=WIDTH)), evaluator)
+    ablation.main(["report", "--corpus", str(corpus), "--evaluator", str(evaluator), "--out", str(trained),
+                   "--variants", "none", "both", "--seeds", "0", "1", "--pairs", "1"])
+    text = (trained / "ablation.md").read_text()
+    assert "| none | 1 |" in text and "| both | 1 |" in text  # seed 1 never trained: left out
+    assert "Seeds: 1 (0)" in text and "Test pairs: 1" in text and "2 steps × 2 windows" in text
+    assert "| both | LSE-D | 1 |" in text and "**underpowered**" in text  # one pair proves nothing
+    with open(trained / "ablation.csv", newline="") as f:
+        summary = {row["variant"]: row for row in csv.DictReader(f)}
+    assert set(summary) == {"none", "both"} and all(math.isfinite(float(r["psnr_mean"])) for r in summary.values())
+    with open(trained / "ablation_pairs.csv", newline="") as f:
+        pairs = list(csv.DictReader(f))
+    assert [(r["variant"], r["pair"]) for r in pairs] == [("none", "0"), ("both", "0")]
+    assert pairs[0]["source"] == pairs[1]["source"] and pairs[0]["driving"] == pairs[1]["driving"]
+
+
 def test_statistics_pair_on_seed_and_test_pair() -> None:
     """'both' beats 'none' by exactly +1 LSE-C on every pair; its L1 differs by +-0.01 noise around 0."""
     rows = []
@@ -110,7 +143,8 @@ def test_statistics_pair_on_seed_and_test_pair() -> None:
     summary = {row["variant"]: row for row in ablation.variant_summary(rows, validation, ["none", "both"])}
     assert summary["none"]["runs"] == 2
     # per-run means over pairs: 2.5 (seed 0) and 3.5 (seed 1); then mean and sample std over seeds
-    assert summary["none"]["lse_c_mean"] == pytest.approx(3.0) and summary["none"]["lse_c_std"] == pytest.approx(0.5 ** 0.5)
+    assert summary["none"]["lse_c_mean"] == pytest.approx(3.0)
+    assert summary["none"]["lse_c_std"] == pytest.approx(0.5 ** 0.5)
     assert summary["both"]["lse_c_mean"] == pytest.approx(4.0)
     assert summary["both"]["val_l1_mean"] == pytest.approx(0.7) and summary["both"]["psnr_mean"] == pytest.approx(20.5)
     diffs = {row["metric"]: row for row in ablation.paired_differences(rows, ["none", "both"])}
