@@ -74,8 +74,12 @@ def test_runs_are_seed_major() -> None:
 
 @pytest.fixture(scope="module")
 def trained(recipe: Path, expert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two variants, one seed, 2 steps: interrupted after 1 step, then resumed by the same command."""
+    """Two variants, one seed, 2 steps: interrupted after 1 step, then resumed by the same command.
+
+    none_s0 starts as a run that died before its first checkpoint: it is started over, not appended to."""
     out = tmp_path_factory.mktemp("ablation")
+    (out / "none_s0").mkdir()
+    (out / "none_s0" / "metrics.jsonl").write_text('{"split": "train", "step": 7, "time": 0}\n')
     command = ["train", "--config", str(recipe), "--expert", str(expert), "--out", str(out),
                "--variants", "none", "both", "--seeds", "0"]
     ablation.main(command + ["--steps", "1"])
