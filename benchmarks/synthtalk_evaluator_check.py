@@ -24,6 +24,7 @@ def main() -> None:
     from pathlib import Path
 
     from attnwav2lip.audio import load_audio
+    from attnwav2lip.metrics.evaluator_training import crop_rendered_faces
     from attnwav2lip.metrics.scoring import read_scoring_frames
     from attnwav2lip.synth.corpus import read_manifest
 
@@ -40,7 +41,7 @@ def main() -> None:
     held_out = [r for k, r in enumerate(records) if k % args.val_every == 0]  # train-evaluator's hold-out rule
     rows: dict[int, list[tuple[float, float, int]]] = {s: [] for s in args.shifts}
     for record in held_out:
-        frames = read_scoring_frames(Path(args.corpus) / record["video"])
+        frames = crop_rendered_faces(args.corpus, record, read_scoring_frames(Path(args.corpus) / record["video"]))
         audio = load_audio(Path(args.corpus) / record["audio"])
         for shift in args.shifts:
             n = shift * SAMPLES_PER_FRAME

@@ -59,7 +59,7 @@ def test_train_evaluator_run_and_score_with_it(tmp_path, capsys) -> None:
     (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("schedule: {eval_every: 2, checkpoint_every: 2, val_batches: 1, log_every: 1}\n"
-                      "pairs: {samples_per_epoch: 8, val_every: 3}\n")
+                      "pairs: {samples_per_epoch: 8, val_every: 3, crop: frame}\n")  # no rendered boxes here
     run = tmp_path / "run"
     args = ["train-evaluator", "--config", str(recipe), "--data", str(corpus), "--out", str(run), "--max-steps", "2",
             "--batch-size", "4", "--width", "0.0625", "--device", "cpu", "--no-progress"]

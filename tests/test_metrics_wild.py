@@ -10,7 +10,7 @@ import pytest
 from scipy import signal
 
 from attnwav2lip.faces import Detections, VideoDetections
-from attnwav2lip.metrics.wild import WildConfig, crop_parameters, syncnet_crop, track_spans
+from attnwav2lip.metrics.wild import WildConfig, crop_faces, crop_parameters, syncnet_crop, track_spans
 
 
 def reference_crop_video(frames: list[np.ndarray], bboxes: np.ndarray, crop_scale: float = 0.4) -> list[np.ndarray]:
@@ -54,6 +54,17 @@ def test_crop_matches_syncnet_python() -> None:
 
 def _detections(boxes: list[list[float] | None]) -> tuple[Detections, ...]:
     return tuple(Detections.empty() if b is None else Detections(np.array([b]), np.array([0.99])) for b in boxes)
+
+
+def test_crop_faces_crops_each_frame_around_its_smoothed_box() -> None:
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (5, 120, 160, 3), dtype=np.uint8)
+    boxes = np.array([[40, 20, 100, 80]] * 5, dtype=np.float64) + np.arange(5)[:, None]
+    crops = crop_faces(frames, boxes, WildConfig(median_kernel=3))
+    params = crop_parameters(boxes, kernel=3)
+    assert crops.shape == (5, 224, 224, 3)
+    for crop, frame, p in zip(crops, frames, params):
+        np.testing.assert_array_equal(crop, syncnet_crop(frame, *p))
 
 
 def test_track_spans_follow_the_original_rules() -> None:

@@ -97,7 +97,7 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     _write_strip(folder / "strip.png", (baseline_frames, result_frames, truth_frames), face_boxes, config.strip_frames)
 
     lse = _lse_scores({"result": result_frames, "input (do nothing)": baseline_frames, "truth": truth_frames},
-                      driving.audio, config.evaluator)
+                      face_boxes, driving.audio, config.evaluator)
     model = config.checkpoint or describe_generator(syncer.generator)
     result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model, lse)
     metrics = {"model": model, "frames": n_out, "seconds": report.seconds, "config": asdict(config),
@@ -107,14 +107,17 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     return result
 
 
-def _lse_scores(videos: dict[str, np.ndarray], audio: np.ndarray, evaluator: str | None) -> dict[str, dict[str, float]]:
-    """LSE-D / LSE-C / offset of each 25 fps video against the 16 kHz ``audio`` (whole frames, as the evaluator was trained)."""
+def _lse_scores(videos: dict[str, np.ndarray], face_boxes: np.ndarray, audio: np.ndarray,
+                evaluator: str | None) -> dict[str, dict[str, float]]:
+    """LSE-D / LSE-C / offset of each 25 fps video against the 16 kHz ``audio``, on syncnet's crops
+    around the rendered face boxes (as the SynthTalk evaluator was trained and the SynthTalk protocol scores)."""
     from .builtin import load_builtin
     from .checkpoints import load_model
     from .metrics.lse import sync_scores
+    from .metrics.wild import crop_faces
 
     net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
-    scores = {name: sync_scores(frames, audio, net) for name, frames in videos.items()}
+    scores = {name: sync_scores(crop_faces(frames, face_boxes), audio, net) for name, frames in videos.items()}
     return {name: {"lse_d": s.lse_d, "lse_c": s.lse_c, "offset": s.offset} for name, s in scores.items()}
 
 

@@ -3,7 +3,9 @@
 syncnet_v2 cannot be downloaded everywhere, and it has never seen SynthTalk's rendered faces. This
 trains the same architecture (narrower by default) on the corpus's reserved ``evaluator`` split
 (identities and sentences no generator trains on), on exactly the input the LRS protocol scores:
-whole frames at 25 fps resized to 224x224, raw 0-255, and the original MFCC windows.
+224x224 frames at 25 fps, raw 0-255, and the original MFCC windows. The frames are syncnet_python's
+face crops around the rendered face box (``pairs.crop: face``, the default; SynthTalk frames show a
+head on a busy background, unlike LRS2's face-centred frames), or whole frames (``crop: frame``).
 
 Pairs (Chung & Zisserman, "Out of time"): a 5-frame video window with the MFCC window at the same
 start (label 1), or shifted by ``min_shift``..``max_shift`` frames either way (label 0). Loss:
@@ -33,6 +35,7 @@ from ..train.trainer import SingleOptimizerTask
 from .lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
 
 Batch = dict[str, torch.Tensor]
+CROPS: tuple[str, ...] = ("face", "frame")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class PairConfig:
     """Which clips, and how in-sync and shifted pairs are drawn."""
 
     split: str = "evaluator"
+    crop: str = "face"  # "face": syncnet's crop around the rendered face box; "frame": the whole frame
     val_every: int = 5  # clip k of the split is a validation clip when k % val_every == 0
     samples_per_epoch: int = 4000
     min_shift: int = 3  # frames; a shift under ~2 frames is nearly in sync
@@ -48,6 +52,8 @@ class PairConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.min_shift <= self.max_shift or self.val_every < 2 or self.samples_per_epoch < 1:
             raise ConfigError("pairs: need 1 <= min_shift <= max_shift, val_every >= 2, samples_per_epoch >= 1")
+        if self.crop not in CROPS:
+            raise ConfigError(f"pairs.crop must be one of {'|'.join(CROPS)}, got {self.crop!r}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,8 @@ class ScoringClip:
     num_windows: int
 
 
-def load_clips(root: str | os.PathLike[str], split: str) -> list[ScoringClip]:
-    """The clips of ``split`` in a SynthTalk corpus, decoded as the LRS protocol decodes them."""
+def load_clips(root: str | os.PathLike[str], split: str, crop: str = "face") -> list[ScoringClip]:
+    """The clips of ``split`` in a SynthTalk corpus, as the SynthTalk protocol scores them (``crop``)."""
     from ..audio import load_audio
     from ..synth.corpus import read_manifest
     from .scoring import read_scoring_frames
@@ -88,11 +94,25 @@ def load_clips(root: str | os.PathLike[str], split: str) -> list[ScoringClip]:
         if record["split"] != split:
             continue
         frames = read_scoring_frames(Path(root) / record["video"])
+        if crop == "face":
+            frames = crop_rendered_faces(root, record, frames)
         pcm = to_pcm16(load_audio(Path(root) / record["audio"]))
         clips.append(ScoringClip(frames, mfcc_matrix(pcm), count_windows(len(frames), len(pcm))))
     if len(clips) < 2:
         raise ConfigError(f"{root}: the {split!r} split has {len(clips)} clip(s); training needs at least 2")
     return clips
+
+
+def crop_rendered_faces(root: str | os.PathLike[str], record: dict, frames: np.ndarray) -> np.ndarray:
+    """syncnet's face crops of a corpus clip's 25 fps frames around the boxes it was rendered with."""
+    from ..synth.corpus import load_truth
+    from .synthtalk import clip_scene, static_face_boxes
+    from .wild import crop_faces
+
+    boxes = static_face_boxes(*clip_scene(load_truth(root, record)))
+    if len(boxes) != len(frames):
+        raise ConfigError(f"{record['video']}: {len(frames)} frames at 25 fps but {len(boxes)} rendered boxes")
+    return crop_faces(frames, boxes)
 
 
 class SyncPairs(Dataset):
@@ -194,7 +214,7 @@ def train_evaluator(
 
     if not config.data.root:
         raise ConfigError("data.root is empty: give the SynthTalk corpus folder (--data)")
-    clips = load_clips(config.data.root, config.pairs.split)
+    clips = load_clips(config.data.root, config.pairs.split, config.pairs.crop)
     train = [c for k, c in enumerate(clips) if k % config.pairs.val_every]
     val = [c for k, c in enumerate(clips) if not k % config.pairs.val_every]
     seed = config.runtime.seed

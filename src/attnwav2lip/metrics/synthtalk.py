@@ -281,6 +281,7 @@ class _Truth:
 
     frames: np.ndarray        # rendered "A saying B", uint8 (N, H, W, 3)
     fps: float
+    faces: np.ndarray         # (N, 4) face boxes (head, not jaw): the crops LSE scores
     lower_face: np.ndarray    # (N, 4) region of PSNR / SSIM / L1
     strips: np.ndarray        # (N, 4) mouth strips of the opening estimator
     opening: np.ndarray       # (N,) opening the truth renders
@@ -310,7 +311,7 @@ def _pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: Cr
     boxes = static_face_boxes(identity, fit_motion(motion, n, loop), size)
     strips = mouth_box(boxes)
     return _Truth(
-        frames, motion.fps, lower_face(boxes), strips, rendered_opening(track), mouth_opening(frames, strips),
+        frames, motion.fps, boxes, lower_face(boxes), strips, rendered_opening(track), mouth_opening(frames, strips),
         np.array(frame_phonemes(utterance.phones, motion.fps, n)) == SILENCE, audio,
         load_audio(corpus / source["audio"]), corpus / source["video"], corpus / driving["audio"],
     )
@@ -323,11 +324,12 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
     from .lse import sync_scores
     from .mouth_opening import mouth_opening, pearson
     from .scoring import resample_frames
+    from .wild import crop_faces
 
     if len(frames) != len(truth.frames):
         raise ConfigError(f"{len(frames)} frames where the truth has {len(truth.frames)}")
     region = mouth_metrics(frames, truth.frames, truth.lower_face)
-    at_25 = np.stack(list(resample_frames(iter(frames), truth.fps)))
+    at_25 = np.stack(list(resample_frames(iter(crop_faces(frames, truth.faces)), truth.fps)))
 
     def lse(audio: np.ndarray) -> Any:
         return sync_scores(at_25, audio, evaluator, options.vshift, options.batch_size, options.jpeg_roundtrip)

@@ -104,6 +104,15 @@ def syncnet_crop(frame: np.ndarray, s: float, x: float, y: float, crop_scale: fl
     return cv2.resize(face, (INPUT_SIZE, INPUT_SIZE))
 
 
+def crop_faces(frames: np.ndarray, boxes: np.ndarray, config: WildConfig = WildConfig()) -> np.ndarray:
+    """(N, 224, 224, 3) crops of ``frames`` around their per-frame face ``boxes``, as ``crop_video`` takes them.
+
+    For footage whose faces are known (SynthTalk renders them) without detection or tracking.
+    """
+    params = crop_parameters(boxes, config.median_kernel)
+    return np.stack([syncnet_crop(frame, *p, crop_scale=config.crop_scale) for frame, p in zip(frames, params)])
+
+
 def score_wild_file(
     video: str | os.PathLike[str],
     evaluator: SyncEvaluator,
