@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from attnwav2lip.cli import main
-from attnwav2lip.metrics.evaluator_training import PairConfig, ScoringClip, SyncPairs, contrastive_loss
+from attnwav2lip.metrics.evaluator_training import PairConfig, ScoringClip, SyncPairs, contrastive_loss, multiway_loss
 
 
 def test_contrastive_loss_values() -> None:
@@ -25,7 +25,7 @@ def test_pairs_are_in_sync_or_shifted_within_range() -> None:
     frames = np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, 224, 224, 3))
     mfcc = np.tile(np.repeat(np.arange(n + 5, dtype=np.float32), 4), (13, 1))  # column 4v.. holds v
     clip = ScoringClip(frames, mfcc, n - 5)
-    config = PairConfig(min_shift=3, max_shift=6)
+    config = PairConfig(objective="pairwise", min_shift=3, max_shift=6)
     pairs = SyncPairs([clip], config, seed=0, length=200)
     labels = []
     for i in range(len(pairs)):
@@ -40,6 +40,28 @@ def test_pairs_are_in_sync_or_shifted_within_range() -> None:
     assert all(torch.equal(pairs[i]["mfcc"], fresh[i]["mfcc"]) for i in range(10))  # a function of (seed, epoch, index)
     pairs.set_epoch(1)
     assert any(not torch.equal(pairs[i]["video"], fresh[i]["video"]) for i in range(10))
+
+
+def test_multiway_items_hold_every_candidate_offset() -> None:
+    n = 20
+    frames = np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, 224, 224, 3))
+    mfcc = np.tile(np.repeat(np.arange(n + 5, dtype=np.float32), 4), (13, 1)) + 1  # column 4v.. holds v + 1
+    pairs = SyncPairs([ScoringClip(frames, mfcc, n - 5)], PairConfig(multiway_shift=3), seed=0, length=50)
+    for i in range(len(pairs)):
+        item = pairs[i]
+        assert item["mfcc"].shape == (7, 1, 13, 20) and int(item["label"]) == 3
+        start = int(item["video"][0, 0, 0, 0])
+        for k, window in zip(range(start - 3, start + 4), item["mfcc"]):
+            expected = k + 1 if 0 <= k < n - 5 else 0  # zeros beyond the clip
+            assert float(window[0, 0, 0]) == expected
+
+
+def test_multiway_loss_prefers_the_nearest_candidate() -> None:
+    video = torch.zeros(1, 2)
+    audio = torch.tensor([[[5.0, 0.0], [0.1, 0.0], [5.0, 0.0]]])
+    near, far = (multiway_loss(video, audio, torch.tensor([label])).item() for label in (1, 0))
+    assert near == pytest.approx(-np.log(np.exp(-0.1) / (np.exp(-0.1) + 2 * np.exp(-5.0))), rel=1e-4)
+    assert far > near
 
 
 def test_train_evaluator_run_and_score_with_it(tmp_path, capsys) -> None:

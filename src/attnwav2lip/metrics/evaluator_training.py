@@ -7,10 +7,20 @@ trains the same architecture (narrower by default) on the corpus's reserved ``ev
 face crops around the rendered face box (``pairs.crop: face``, the default; SynthTalk frames show a
 head on a busy background, unlike LRS2's face-centred frames), or whole frames (``crop: frame``).
 
-Pairs (Chung & Zisserman, "Out of time"): a 5-frame video window with the MFCC window at the same
-start (label 1), or shifted by ``min_shift``..``max_shift`` frames either way (label 0). Loss:
-``mean(y d^2 + (1 - y) max(margin - d, 0)^2) / 2`` on the Euclidean distance d of the two
-embeddings. Every ``val_every``-th clip of the split is held out for validation.
+Two objectives, both contrasting in-sync with shifted audio on the Euclidean distance d of the
+two embeddings:
+
+- "pairwise" (Chung & Zisserman, "Out of time"): a 5-frame video window with the MFCC window at the
+  same start (label 1) or shifted by ``min_shift``..``max_shift`` frames (label 0); loss
+  ``mean(y d^2 + (1 - y) max(margin - d, 0)^2) / 2``. From scratch on SynthTalk it sat at its
+  collapse value (every d near margin / 2) for 1,000-1,600 steps (docs/evaluation.md).
+- "multiway" (Chung et al., "Perfect match", 2019; the default): one video window against the audio
+  windows at every offset in -``multiway_shift``..``multiway_shift`` (zeros beyond the clip, as LSE
+  pads); cross-entropy of softmax(-d) over the offsets with the in-sync one as the class. It
+  trains the very decision LSE makes (the offset of minimum distance) and every sample carries
+  2 multiway_shift negatives (the audio stream then costs most of a step: 6 keeps it cheap).
+
+Every ``val_every``-th clip of the split is held out for validation.
 
 Numbers from the result are "LSE (SynthTalk evaluator)": never compare them with syncnet_v2's.
 """
@@ -36,6 +46,7 @@ from .lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc
 
 Batch = dict[str, torch.Tensor]
 CROPS: tuple[str, ...] = ("face", "frame")
+OBJECTIVES: tuple[str, ...] = ("multiway", "pairwise")
 
 
 @dataclass(frozen=True)
@@ -43,15 +54,21 @@ class PairConfig:
     """Which clips, and how in-sync and shifted pairs are drawn."""
 
     split: str = "evaluator"
+    objective: str = "multiway"  # or "pairwise" (module docstring)
     crop: str = "face"  # "face": syncnet's crop around the rendered face box; "frame": the whole frame
     val_every: int = 5  # clip k of the split is a validation clip when k % val_every == 0
     samples_per_epoch: int = 4000
-    min_shift: int = 3  # frames; a shift under ~2 frames is nearly in sync
+    min_shift: int = 3  # frames; pairwise negatives only (a shift under ~2 frames is nearly in sync)
     max_shift: int = 15  # the offsets LSE searches
+    multiway_shift: int = 6  # multiway candidates: offsets -6..6
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_shift <= self.max_shift or self.val_every < 2 or self.samples_per_epoch < 1:
-            raise ConfigError("pairs: need 1 <= min_shift <= max_shift, val_every >= 2, samples_per_epoch >= 1")
+        if not 1 <= self.min_shift <= self.max_shift or self.val_every < 2 or self.samples_per_epoch < 1 \
+                or self.multiway_shift < 1:
+            raise ConfigError("pairs: need 1 <= min_shift <= max_shift, val_every >= 2, samples_per_epoch >= 1, "
+                              "multiway_shift >= 1")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"pairs.objective must be one of {'|'.join(OBJECTIVES)}, got {self.objective!r}")
         if self.crop not in CROPS:
             raise ConfigError(f"pairs.crop must be one of {'|'.join(CROPS)}, got {self.crop!r}")
 
@@ -65,7 +82,7 @@ class EvaluatorTrainConfig:
     pairs: PairConfig = PairConfig()
     model: EvaluatorConfig = EvaluatorConfig(width=0.25)
     optim: OptimConfig = OptimConfig()
-    margin: float = 10.0
+    margin: float = 10.0  # the pairwise objective only
     schedule: ScheduleConfig = ScheduleConfig(max_steps=20_000, eval_every=1000, checkpoint_every=1000, val_batches=20)
     runtime: RuntimeConfig = RuntimeConfig()
 
@@ -132,23 +149,41 @@ class SyncPairs(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         clip = self.clips[int(rng.integers(len(self.clips)))]
         start = int(rng.integers(clip.num_windows))
+        video = clip.frames[start : start + WINDOW_FRAMES].transpose(3, 0, 1, 2)  # (3, 5, 224, 224)
+        item = {"video": torch.from_numpy(np.ascontiguousarray(video))}
+        if self.config.objective == "multiway":
+            offsets = range(start - self.config.multiway_shift, start + self.config.multiway_shift + 1)
+            item["mfcc"] = torch.from_numpy(np.stack([_mfcc_window(clip, k) for k in offsets]))
+            item["label"] = torch.tensor(self.config.multiway_shift)
+            return item
         shifts = [s * k for k in range(self.config.min_shift, self.config.max_shift + 1) for s in (-1, 1)]
         shifts = [k for k in shifts if 0 <= start + k < clip.num_windows]
         in_sync = not shifts or rng.random() < 0.5
         audio = start if in_sync else start + shifts[int(rng.integers(len(shifts)))]
-        video = clip.frames[start : start + WINDOW_FRAMES].transpose(3, 0, 1, 2)  # (3, 5, 224, 224)
-        mfcc = clip.mfcc[:, MFCC_PER_FRAME * audio : MFCC_PER_FRAME * audio + WINDOW_MFCC][None]
-        return {
-            "video": torch.from_numpy(np.ascontiguousarray(video)),
-            "mfcc": torch.from_numpy(np.ascontiguousarray(mfcc)),
-            "label": torch.tensor(float(in_sync)),
-        }
+        return {**item, "mfcc": torch.from_numpy(_mfcc_window(clip, audio)), "label": torch.tensor(float(in_sync))}
+
+
+def _mfcc_window(clip: ScoringClip, start: int) -> np.ndarray:
+    """(1, 13, 20) MFCC window of the video window at ``start``; zeros outside the clip (as LSE pads)."""
+    if not 0 <= start < clip.num_windows:
+        return np.zeros((1, clip.mfcc.shape[0], WINDOW_MFCC), np.float32)
+    return np.ascontiguousarray(clip.mfcc[None, :, MFCC_PER_FRAME * start : MFCC_PER_FRAME * start + WINDOW_MFCC])
 
 
 def contrastive_loss(video: torch.Tensor, audio: torch.Tensor, label: torch.Tensor, margin: float) -> torch.Tensor:
     """SyncNet's loss: pull in-sync embeddings together, push shifted ones beyond ``margin``."""
     d = nn.functional.pairwise_distance(video, audio)
     return (label * d.pow(2) + (1 - label) * (margin - d).clamp(min=0).pow(2)).mean() / 2
+
+
+def offset_distances_of(video: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+    """(B, K) distances of video embeddings (B, D) to their K candidate audio embeddings (B, K, D)."""
+    return (video.unsqueeze(1) - audio).pow(2).sum(-1).add(1e-12).sqrt()
+
+
+def multiway_loss(video: torch.Tensor, audio: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """Perfect match's loss: cross-entropy of softmax(-d) over the candidate offsets, class ``label``."""
+    return nn.functional.cross_entropy(-offset_distances_of(video, audio), label)
 
 
 class _BothStreams(nn.Module):
@@ -159,14 +194,19 @@ class _BothStreams(nn.Module):
         self.evaluator = evaluator
 
     def forward(self, video: torch.Tensor, mfcc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.evaluator.forward_video(video), self.evaluator.forward_audio(mfcc)
+        """Embeddings of (B, 3, 5, H, W) video and (B, 1, 13, 20) or (B, K, 1, 13, 20) MFCC windows."""
+        if mfcc.dim() == 4:
+            return self.evaluator.forward_video(video), self.evaluator.forward_audio(mfcc)
+        audio = self.evaluator.forward_audio(mfcc.flatten(0, 1))
+        return self.evaluator.forward_video(video), audio.view(*mfcc.shape[:2], -1)
 
 
 class EvaluatorTask(SingleOptimizerTask):
-    """The ``Task`` (train/trainer.py) for the evaluator: Adam on the contrastive loss."""
+    """The ``Task`` (train/trainer.py) for the evaluator: Adam on the multiway or pairwise loss."""
 
-    def __init__(self, evaluator: nn.Module, optim: OptimConfig, margin: float, runtime: Runtime) -> None:
-        self.runtime, self.margin = runtime, margin
+    def __init__(self, evaluator: nn.Module, optim: OptimConfig, margin: float, runtime: Runtime,
+                 objective: str = "multiway") -> None:
+        self.runtime, self.margin, self.objective = runtime, margin, objective
         self.pair_net = runtime.prepare(_BothStreams(evaluator))
         self.optimizer = torch.optim.Adam(self.pair_net.parameters(), lr=optim.lr, betas=optim.betas)
 
@@ -176,30 +216,34 @@ class EvaluatorTask(SingleOptimizerTask):
     def set_training(self, mode: bool) -> None:
         self.pair_net.train(mode)
 
-    def _embed(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The objective's loss, and per sample whether the evaluator got it right.
+
+        Right means: the in-sync offset has the smallest distance (multiway), or the distance is
+        under margin / 2 exactly when the pair is in sync (pairwise).
+        """
         with self.runtime.autocast():
-            return self.pair_net(batch["video"].float(), batch["mfcc"])
+            video, audio = self.pair_net(batch["video"].float(), batch["mfcc"])
+        video, audio, label = video.float(), audio.float(), batch["label"]
+        if self.objective == "multiway":
+            return multiway_loss(video, audio, label), offset_distances_of(video, audio).argmin(1) == label
+        d = nn.functional.pairwise_distance(video, audio)
+        return contrastive_loss(video, audio, label, self.margin), (d < self.margin / 2).float() == label
 
     def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for i, batch in enumerate(micro_batches):
             with no_sync(self.pair_net, last=i == len(micro_batches) - 1):
-                video, audio = self._embed(batch)
-                loss = contrastive_loss(video.float(), audio.float(), batch["label"], self.margin)
+                loss, _ = self._loss(batch)
                 (loss / len(micro_batches)).backward()
             total += loss.item() / len(micro_batches)
         self.optimizer.step()
         return {"loss": total}
 
     def validation_step(self, batch: Batch) -> dict[str, float]:
-        video, audio = self._embed(batch)
-        d = nn.functional.pairwise_distance(video.float(), audio.float())
-        predicted = (d < self.margin / 2).float()
-        return {
-            "loss": contrastive_loss(video.float(), audio.float(), batch["label"], self.margin).item(),
-            "accuracy": (predicted == batch["label"]).float().mean().item(),
-        }
+        loss, right = self._loss(batch)
+        return {"loss": loss.item(), "accuracy": right.float().mean().item()}
 
 
 def train_evaluator(
@@ -207,7 +251,7 @@ def train_evaluator(
 ) -> dict[str, float]:
     """Train on the corpus at ``config.data.root``; weights land in ``<run>/checkpoints/step_*/evaluator.safetensors``.
 
-    Returns the last validation's loss and accuracy (distance under margin / 2 counts as in sync).
+    Returns the last validation's loss and accuracy (EvaluatorTask._loss says what counts as right).
     """
     from ..models import SyncNetEvaluator
     from ..train.api import run_task
@@ -224,7 +268,7 @@ def train_evaluator(
     )
 
     def build(runtime: Runtime) -> EvaluatorTask:
-        return EvaluatorTask(SyncNetEvaluator(config.model), config.optim, config.margin, runtime)
+        return EvaluatorTask(SyncNetEvaluator(config.model), config.optim, config.margin, runtime, config.pairs.objective)
 
     return run_task("train-evaluator", config, run_dir, build, "evaluator", resume, datasets)  # type: ignore[arg-type]
 
