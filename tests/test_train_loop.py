@@ -103,6 +103,8 @@ def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Pa
     assert generator.config.attention == "spatial" and generator.config.mel_offset == -1
     assert load_state(folder)["task"]["sync_weight"]["switched_at"] == 2
     assert (folder / "discriminator.safetensors").is_file() and (run / "samples" / "step_000000002.png").is_file()
+    saved, given = (load_model(f, kind="expert").state_dict() for f in (folder / "expert.safetensors", expert_file))
+    assert all(torch.equal(saved[k], given[k]) for k in given)  # the frozen expert travels with the generator
 
 
 def test_gan_can_start_with_the_sync_term(store: Path, expert_file: Path, tmp_path: Path) -> None:

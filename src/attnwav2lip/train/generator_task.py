@@ -45,7 +45,9 @@ class GeneratorTask:
         return self.gan.weight
 
     def networks(self) -> dict[str, nn.Module]:
-        networks = {"generator": unwrap(self.generator)}
+        """Saved in every checkpoint, the frozen expert included: the generator's pair survives the
+        expert run pruning its checkpoints, and resuming reloads the same (unchanged) weights."""
+        networks = {"generator": unwrap(self.generator), "expert": self.expert.expert}
         if self.adversary is not None:
             networks["discriminator"] = unwrap(self.adversary.network)
         return networks
