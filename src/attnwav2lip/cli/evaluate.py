@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--evaluator", metavar="CKPT", help="syncnet_v2.model or a SynthTalk evaluator (.safetensors)")
     parser.add_argument(
         "--checkpoint", metavar="G", action="append",
-        help="generator checkpoint; --test-list: one (default: untrained); --synthtalk: one row each, repeatable "
+        help="generator checkpoint; --test-list: one (default: the built-in model); --synthtalk: one row each, repeatable "
         "(none: only the ground-truth and do-nothing rows)",
     )
     parser.add_argument("--split", default="test", help="--synthtalk: corpus split to pair within (default test)")

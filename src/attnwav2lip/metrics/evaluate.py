@@ -111,7 +111,7 @@ def evaluate_generator(
             results.append(VideoResult(str(target), error=str(exc)))
             continue
         results += score_files([(target, audio)], scorer)
-    generator = Path(checkpoint).name if checkpoint else "an untrained generator"
+    generator = Path(checkpoint).name if checkpoint else "the built-in generator"
     protocol = _describe(f"{LRS_PROTOCOL}, generated from {Path(test_list).name} with {generator}", options)
     return write_summary(_folder(out_dir), results, label or evaluator_label(evaluator_checkpoint), protocol, name)
 
