@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-seconds", type=float, default=2.0, help="shortest clip, at clause granularity")
     parser.add_argument("--max-seconds", type=float, default=6.0, help="longest clip, at clause granularity")
     parser.add_argument("--clips-per-identity", type=int, default=2, help="clips sharing one identity (default 2)")
+    parser.add_argument("--split-shares", type=float, nargs=4, default=(0.7, 0.1, 0.1, 0.1),
+                        metavar=("TRAIN", "VAL", "TEST", "EVALUATOR"),
+                        help="shares of identities per split (default 0.7 0.1 0.1 0.1; 0 0 0 1: an evaluator-only corpus)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--figures", action="store_true",
                         help="instead of a corpus, write the contact sheet and mouth strip PNGs into --out")
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = CorpusConfig(clips=args.clips, seed=args.seed, fps=args.fps, size=args.size,
                           min_seconds=args.min_seconds, max_seconds=args.max_seconds,
-                          clips_per_identity=args.clips_per_identity)
+                          clips_per_identity=args.clips_per_identity, split_shares=tuple(args.split_shares))
     records = write_corpus(config, args.out, workers=args.workers)
     counts = {s: sum(r["split"] == s for r in records) for s in ("train", "val", "test", "evaluator")}
     print(f"{len(records)} clips in {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
