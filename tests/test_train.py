@@ -119,7 +119,9 @@ def test_adversary_micro_batches_match_one_batch() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_recipes_load(name: str) -> None:
-    cls = ExpertTrainConfig if "expert" in name else TrainConfig
+    from attnwav2lip.metrics.evaluator_training import EvaluatorTrainConfig
+
+    cls = EvaluatorTrainConfig if "evaluator" in name else ExpertTrainConfig if "expert" in name else TrainConfig
     config = load_recipe(cls, CONFIGS / name)
     assert config.data.batch_size >= 1
 
