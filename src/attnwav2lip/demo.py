@@ -110,14 +110,14 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
 def _lse_scores(videos: dict[str, np.ndarray], face_boxes: np.ndarray, audio: np.ndarray,
                 evaluator: str | None) -> dict[str, dict[str, float]]:
     """LSE-D / LSE-C / offset of each 25 fps video against the 16 kHz ``audio``, on syncnet's crops
-    around the rendered face boxes (as the SynthTalk evaluator was trained and the SynthTalk protocol scores)."""
+    ``synthtalk_crops`` around the rendered face boxes (as the SynthTalk evaluator was trained and the SynthTalk protocol scores)."""
     from .builtin import load_builtin
     from .checkpoints import load_model
+    from .metrics.evaluator_training import synthtalk_crops
     from .metrics.lse import sync_scores
-    from .metrics.wild import crop_faces
 
     net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
-    scores = {name: sync_scores(crop_faces(frames, face_boxes), audio, net) for name, frames in videos.items()}
+    scores = {name: sync_scores(synthtalk_crops(frames, face_boxes), audio, net) for name, frames in videos.items()}
     return {name: {"lse_d": s.lse_d, "lse_c": s.lse_c, "offset": s.offset} for name, s in scores.items()}
 
 

@@ -323,16 +323,19 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
     from .ground_truth import mouth_metrics
     from .lse import sync_scores
     from .mouth_opening import mouth_opening, pearson
+    from .evaluator_training import synthtalk_crops
     from .scoring import resample_frames
-    from .wild import crop_faces
 
     if len(frames) != len(truth.frames):
         raise ConfigError(f"{len(frames)} frames where the truth has {len(truth.frames)}")
     region = mouth_metrics(frames, truth.frames, truth.lower_face)
-    at_25 = np.stack(list(resample_frames(iter(crop_faces(frames, truth.faces)), truth.fps)))
+    def at_25(per_frame: np.ndarray) -> np.ndarray:
+        return np.stack(list(resample_frames(iter(per_frame), truth.fps)))
+
+    crops = synthtalk_crops(at_25(frames), at_25(truth.faces))
 
     def lse(audio: np.ndarray) -> Any:
-        return sync_scores(at_25, audio, evaluator, options.vshift, options.batch_size, options.jpeg_roundtrip)
+        return sync_scores(crops, audio, evaluator, options.vshift, options.batch_size, options.jpeg_roundtrip)
 
     driven, own = lse(truth.audio), lse(truth.source_audio)
     measured = mouth_opening(frames, truth.strips)
