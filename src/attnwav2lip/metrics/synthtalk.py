@@ -15,8 +15,9 @@ Python API (the ablation benchmark calls exactly this)::
 
 Per pair and row (``PairScores``):
 
-- ``lse_d``, ``lse_c``, ``offset``: LSE against the driving audio (whole frames, as ``evaluate``'s
-  LRS protocol; label "LSE (SynthTalk evaluator)" for a project-trained evaluator);
+- ``lse_d``, ``lse_c``, ``offset``: LSE against the driving audio, on ``synthtalk_crops`` around the
+  rendered face boxes (what the SynthTalk evaluator is trained on; label "LSE (SynthTalk evaluator)"
+  for a project-trained evaluator);
 - ``psnr``, ``ssim``, ``l1``: lower face against the rendered truth (``ground_truth.mouth_metrics``);
 - ``opening_corr``: Pearson correlation of the pixel-measured mouth opening
   (``mouth_opening``) with the opening the truth renders (0 for a mouth measured constant);
@@ -451,7 +452,7 @@ def score_synthtalk(
             results[INPUT].append(score(INPUT, looped_input))
     names = ", ".join(f"{n} = {g if isinstance(g, (str, os.PathLike)) else type(g).__name__}" for n, g in generators.items())
     protocol = (f"SynthTalk cross pairs of {root.name} split {split!r}, {len(chosen)} pairs (seed {seed}); "
-                f"generators: {names or 'none'}; LSE on whole frames, vshift {options.vshift}"
+                f"generators: {names or 'none'}; LSE on synthtalk_crops of the rendered face boxes, vshift {options.vshift}"
                 + (", JPEG round trip" if options.jpeg_roundtrip else ""))
     return SynthTalkReport(label, protocol, tuple(chosen), results)
 
