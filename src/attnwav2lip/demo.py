@@ -113,8 +113,8 @@ def _lse_scores(videos: dict[str, np.ndarray], face_boxes: np.ndarray, audio: np
     ``synthtalk_crops`` around the rendered face boxes (as the SynthTalk evaluator was trained and the SynthTalk protocol scores)."""
     from .builtin import load_builtin
     from .checkpoints import load_model
-    from .metrics.evaluator_training import synthtalk_crops
     from .metrics.lse import sync_scores
+    from .metrics.synthtalk import synthtalk_crops
 
     net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
     scores = {name: sync_scores(synthtalk_crops(frames, face_boxes), audio, net) for name, frames in videos.items()}

@@ -121,29 +121,14 @@ def load_clips(root: str | os.PathLike[str], split: str, crop: str = "face") -> 
 
 
 def crop_rendered_faces(root: str | os.PathLike[str], record: dict, frames: np.ndarray) -> np.ndarray:
-    """The SynthTalk evaluator's input for a corpus clip's 25 fps frames (see :func:`synthtalk_crops`)."""
+    """The SynthTalk evaluator's input for a corpus clip's 25 fps frames (see ``synthtalk.synthtalk_crops``)."""
     from ..synth.corpus import load_truth
-    from .synthtalk import clip_scene, static_face_boxes
+    from .synthtalk import clip_scene, static_face_boxes, synthtalk_crops
 
     boxes = static_face_boxes(*clip_scene(load_truth(root, record)))
     if len(boxes) != len(frames):
         raise ConfigError(f"{record['video']}: {len(frames)} frames at 25 fps but {len(boxes)} rendered boxes")
     return synthtalk_crops(frames, boxes)
-
-
-def synthtalk_crops(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """What the shipped SynthTalk evaluator was trained on, and so what every SynthTalk LSE scores.
-
-    Frames are first resized to 224x224 as the LRS protocol reads them; then syncnet's crop is taken
-    with the rendered boxes' coordinates as they are, in the render's own pixels (not rescaled
-    to 224). For 256-px renders that centres the crop 8/7 times further from the top-left corner
-    and makes it 8/7 larger than the box-true crop: it is cut lower, on the mouth and chin, which
-    suits a lip-sync judge; a box-true crop would need a newly trained evaluator.
-    """
-    from .lse import resize_frame
-    from .wild import crop_faces
-
-    return crop_faces(np.stack([resize_frame(frame) for frame in frames]), boxes)
 
 
 class SyncPairs(Dataset):

@@ -276,14 +276,28 @@ def lower_face(boxes: np.ndarray) -> np.ndarray:
     return np.stack([x1, (y1 + y2) / 2, x2, y2], axis=1)
 
 
+def synthtalk_crops(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """What the shipped SynthTalk evaluator was trained on, and so what every SynthTalk LSE scores.
+
+    Frames are first resized to 224x224 as the LRS protocol reads them; then syncnet's crop is taken
+    with the rendered boxes' coordinates as they are, in the render's own pixels (not rescaled
+    to 224). For 256-px renders that centres the crop 8/7 times further from the top-left corner
+    and makes it 8/7 larger than the box-true crop: it is cut lower, on the mouth and chin, which
+    suits a lip-sync judge; a box-true crop would need a newly trained evaluator.
+    """
+    from .lse import resize_frame
+    from .wild import crop_faces
+
+    return crop_faces(np.stack([resize_frame(frame) for frame in frames]), boxes)
+
+
 @dataclass(frozen=True)
 class _Truth:
     """One pair's reference: the rendered truth and everything each row is measured against."""
 
     frames: np.ndarray        # rendered "A saying B", uint8 (N, H, W, 3)
     fps: float
-    faces: np.ndarray         # (N, 4) face boxes (head, not jaw): the crops LSE scores
-    lower_face: np.ndarray    # (N, 4) region of PSNR / SSIM / L1
+    faces: np.ndarray         # (N, 4) face boxes (head, not jaw): LSE's crops; their lower half: PSNR / SSIM / L1
     strips: np.ndarray        # (N, 4) mouth strips of the opening estimator
     opening: np.ndarray       # (N,) opening the truth renders
     measured: np.ndarray      # (N,) opening measured on the truth frames
@@ -312,7 +326,7 @@ def _pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: Cr
     boxes = static_face_boxes(identity, fit_motion(motion, n, loop), size)
     strips = mouth_box(boxes)
     return _Truth(
-        frames, motion.fps, boxes, lower_face(boxes), strips, rendered_opening(track), mouth_opening(frames, strips),
+        frames, motion.fps, boxes, strips, rendered_opening(track), mouth_opening(frames, strips),
         np.array(frame_phonemes(utterance.phones, motion.fps, n)) == SILENCE, audio,
         load_audio(corpus / source["audio"]), corpus / source["video"], corpus / driving["audio"],
     )
@@ -324,12 +338,11 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
     from .ground_truth import mouth_metrics
     from .lse import sync_scores
     from .mouth_opening import mouth_opening, pearson
-    from .evaluator_training import synthtalk_crops
     from .scoring import resample_frames
 
     if len(frames) != len(truth.frames):
         raise ConfigError(f"{len(frames)} frames where the truth has {len(truth.frames)}")
-    region = mouth_metrics(frames, truth.frames, truth.lower_face)
+    region = mouth_metrics(frames, truth.frames, lower_face(truth.faces))
     def at_25(per_frame: np.ndarray) -> np.ndarray:
         return np.stack(list(resample_frames(iter(per_frame), truth.fps)))
 
