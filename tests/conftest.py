@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -36,3 +37,17 @@ def _seeded() -> None:
     except ImportError:  # pragma: no cover - torch is a hard dependency
         return
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def expert_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random width-0.0625 lip-sync expert saved in the project's format (the trainers' frozen expert)."""
+    import torch
+
+    from attnwav2lip.checkpoints import save_model
+    from attnwav2lip.models import LipSyncExpert
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("expert") / "expert.safetensors"
+    save_model(LipSyncExpert(width=0.0625), path)
+    return path

@@ -13,7 +13,7 @@ import torch
 
 from attnwav2lip.checkpoints import save_model
 from attnwav2lip.config import save_recipe
-from attnwav2lip.models import EvaluatorConfig, LipSyncExpert, SyncNetEvaluator
+from attnwav2lip.models import EvaluatorConfig, SyncNetEvaluator
 from attnwav2lip.train import with_overrides
 from attnwav2lip.train.recorder import read_metrics
 from test_train_loop import WIDTH, make_store
@@ -50,14 +50,6 @@ def recipe(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def expert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("expert") / "expert.safetensors"
-    save_model(LipSyncExpert(width=WIDTH), path)
-    return path
-
-
 def test_the_recipe_is_the_issue_schedule() -> None:
     config = ablation.run_config(ablation.RECIPE, ablation.Run("channel", 2, Path("x")), store="s", steps=None)
     assert (config.model.attention, config.runtime.seed, config.data.root) == ("channel", 2, "s")
@@ -73,14 +65,14 @@ def test_runs_are_seed_major() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(recipe: Path, expert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(recipe: Path, expert_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two variants, one seed, 2 steps: interrupted after 1 step, then resumed by the same command.
 
     none_s0 starts as a run that died before its first checkpoint: it is started over, not appended to."""
     out = tmp_path_factory.mktemp("ablation")
     (out / "none_s0").mkdir()
     (out / "none_s0" / "metrics.jsonl").write_text('{"split": "train", "step": 7, "time": 0}\n')
-    command = ["train", "--config", str(recipe), "--expert", str(expert), "--out", str(out),
+    command = ["train", "--config", str(recipe), "--expert", str(expert_file), "--out", str(out),
                "--variants", "none", "both", "--seeds", "0"]
     ablation.main(command + ["--steps", "1"])
     assert [ablation.trained_steps(out / name) for name in ("none_s0", "both_s0")] == [1, 1]
@@ -88,14 +80,14 @@ def trained(recipe: Path, expert: Path, tmp_path_factory: pytest.TempPathFactory
     return out
 
 
-def test_train_resumes_partial_runs_and_skips_finished_ones(trained: Path, recipe: Path, expert: Path,
+def test_train_resumes_partial_runs_and_skips_finished_ones(trained: Path, recipe: Path, expert_file: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("none_s0", "both_s0"):
         assert ablation.trained_steps(trained / name) == 2 and ablation.is_finished(trained / name)
         assert [r["step"] for r in read_metrics(trained / name, "train")] == [1, 2]  # resumed, not restarted
         assert not math.isnan(ablation.last_validation(trained / name)["val_l1"])
     stamp = (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns
-    ablation.main(["train", "--config", str(recipe), "--expert", str(expert), "--out", str(trained),
+    ablation.main(["train", "--config", str(recipe), "--expert", str(expert_file), "--out", str(trained),
                    "--variants", "none", "both", "--seeds", "0"])
     assert capsys.readouterr().out.count("skipped") == 2
     assert (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns == stamp

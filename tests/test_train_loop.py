@@ -14,7 +14,7 @@ from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.config import save_recipe
 from attnwav2lip.data.datasets import DataConfig as SamplingConfig
 from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
-from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig, LipSyncExpert
+from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig
 from attnwav2lip.errors import CheckpointError, ConfigError
 from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
                                SyncLossConfig, TrainConfig, build_datasets, train_generator, with_overrides)
@@ -55,14 +55,6 @@ def tiny_generator_config(root: Path, *, max_steps: int = 3, sync: SyncLossConfi
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_store(tmp_path_factory.mktemp("store"))
-
-
-@pytest.fixture(scope="module")
-def expert_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("expert") / "expert.safetensors"
-    save_model(LipSyncExpert(width=WIDTH), path)
-    return path
 
 
 def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path) -> None:
