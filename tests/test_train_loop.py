@@ -17,7 +17,8 @@ from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
 from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig
 from attnwav2lip.errors import CheckpointError, ConfigError
 from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
-                               SyncLossConfig, TrainConfig, build_datasets, train_generator, with_overrides)
+                               SyncLossConfig, TrainConfig, build_datasets, train_expert, train_generator,
+                               with_overrides)
 from attnwav2lip.train.recorder import read_metrics
 from attnwav2lip.train.state import load_state
 
@@ -174,3 +175,26 @@ def test_init_from_a_wav2lip_generator(store: Path, expert_file: Path, tmp_path:
         assert torch.allclose(params[key], value, atol=1e-9), key
     with pytest.raises(CheckpointError):
         train_generator(config, tmp_path / "other", expert=expert_file, init=expert_file)
+
+
+def test_learning_rate_decay_follows_the_recipe_across_a_resume(store: Path, tmp_path: Path) -> None:
+    """The rate comes from the recipe at every step: a resume under a new recipe decays from its boundary,
+    whatever rate the saved optimiser state carries."""
+    schedule = ScheduleConfig(max_steps=2, eval_every=2, checkpoint_every=1, val_batches=1, log_every=1)
+    config = ExpertTrainConfig(data=tiny_data(store, batch_size=4), model=ExpertConfig(width=WIDTH),
+                               schedule=schedule, runtime=RuntimeConfig(progress=False))
+    run = tmp_path / "run"
+    train_expert(config, run)
+    saved_lr = load_state(run / "checkpoints" / "step_000000002")["task"]["optimizer"]["param_groups"][0]["lr"]
+    assert saved_lr == pytest.approx(1e-4)
+    decayed = with_overrides(config, {"schedule.max_steps": 4, "schedule.lr_decay_at": [3], "schedule.lr_decay": 0.5})
+    train_expert(decayed, None, resume=run / "checkpoints" / "step_000000002")
+    rates = [load_state(run / "checkpoints" / f"step_00000000{k}")["task"]["optimizer"]["param_groups"][0]["lr"]
+             for k in (3, 4)]
+    assert rates == pytest.approx([1e-4, 5e-5])  # step 3 ran with index 2 < 3; step 4 with index 3
+
+
+def test_lr_decay_must_shrink_the_rate() -> None:
+    assert ScheduleConfig(lr_decay_at=(10, 20), lr_decay=0.1).lr_factor(25) == pytest.approx(0.01)
+    with pytest.raises(ConfigError, match="lr_decay"):
+        ScheduleConfig(lr_decay=2.0)

@@ -77,6 +77,9 @@ class ScheduleConfig:
     the generator, ~1,400 for the expert); sample grids are written with each checkpoint.
     ``keep_checkpoints`` keeps only the newest N checkpoint folders (0 keeps all; a full-size
     generator checkpoint with its discriminator and optimiser states is ~0.6 GB).
+    ``lr_decay_at``: global steps at which every optimiser's learning rate is multiplied by
+    ``lr_decay`` (step decay; the original never decays). The rate is recomputed from the recipe at
+    every step, so a run resumed with a new recipe follows the new schedule, never the saved rate.
     """
 
     max_steps: int = 100_000
@@ -85,11 +88,20 @@ class ScheduleConfig:
     val_batches: int = 300
     log_every: int = 50
     keep_checkpoints: int = 0
+    lr_decay_at: tuple[int, ...] = ()
+    lr_decay: float = 0.1
 
     def __post_init__(self) -> None:
         values = (self.max_steps, self.eval_every, self.checkpoint_every, self.val_batches, self.log_every)
         if min(values) < 1 or self.keep_checkpoints < 0:
             raise ConfigError(f"schedule: values must be >= 1 (keep_checkpoints >= 0), got {dataclasses.asdict(self)}")
+        if not 0 < self.lr_decay <= 1 or any(step < 1 for step in self.lr_decay_at):
+            raise ConfigError(f"schedule: lr_decay must be in (0, 1] and lr_decay_at steps >= 1, got "
+                              f"{self.lr_decay}, {self.lr_decay_at}")
+
+    def lr_factor(self, step: int) -> float:
+        """The multiplier of the recipe's learning rates for optimiser step ``step`` (0-based)."""
+        return self.lr_decay ** sum(step >= boundary for boundary in self.lr_decay_at)
 
 
 @dataclasses.dataclass(frozen=True)

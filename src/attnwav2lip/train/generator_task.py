@@ -52,6 +52,9 @@ class GeneratorTask:
             networks["discriminator"] = unwrap(self.adversary.network)
         return networks
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer] + ([self.adversary.optimizer] if self.adversary is not None else [])
+
     def set_training(self, mode: bool) -> None:
         self.generator.train(mode)
 

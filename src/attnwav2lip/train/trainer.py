@@ -33,6 +33,9 @@ class Task(Protocol):
     def networks(self) -> dict[str, nn.Module]:
         """The trained networks (unwrapped) by checkpoint name, e.g. {"generator": g}."""
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """Every optimiser, as built from the recipe (the trainer scales their rates by the schedule)."""
+
     def set_training(self, mode: bool) -> None:
         """Switch the trained networks between train and eval mode."""
 
@@ -59,6 +62,9 @@ class SingleOptimizerTask:
     or pictures (the expert, the SynthTalk evaluator); subclasses set ``self.optimizer``."""
 
     optimizer: torch.optim.Optimizer
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.optimizer]
 
     def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
         return {}
@@ -96,6 +102,8 @@ class Trainer:
         self.step = 0
         self.position = Position()
         self.last_validation: dict[str, float] = {}
+        # the recipe's rates, taken before a resume loads optimiser states that carry the saved rates
+        self.base_lrs = [[group["lr"] for group in optimizer.param_groups] for optimizer in task.optimizers()]
 
     def resume(self, folder: Path) -> None:
         """Continue exactly where checkpoint ``folder`` left off (weights, optimisers, order, RNG)."""
@@ -119,6 +127,7 @@ class Trainer:
                 tick = time.perf_counter()
                 for batch in self._epoch_batches():
                     self.task.set_training(True)
+                    self._set_learning_rates()
                     window.append(self.task.train_step(_split(self._to_device(batch), self.data.grad_accum)))
                     self.step += 1
                     self._advance()
@@ -154,6 +163,12 @@ class Trainer:
             self.position = Position(self.position.epoch + 1, 0)
         else:
             self.position = Position(self.position.epoch, batch)
+
+    def _set_learning_rates(self) -> None:
+        factor = self.schedule.lr_factor(self.step)
+        for optimizer, base_lrs in zip(self.task.optimizers(), self.base_lrs):
+            for group, base_lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = base_lr * factor
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
