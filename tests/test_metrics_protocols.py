@@ -157,3 +157,19 @@ def test_collect_videos_from_folder_and_list(tmp_path) -> None:
     assert collect_videos(listing) == [(tmp_path / "a.avi", None), (tmp_path / "b.mp4", tmp_path / "/data/original.wav")]
     with pytest.raises(AttnWav2LipError, match="no such folder"):
         collect_videos(tmp_path / "missing")
+
+
+def test_two_level_bootstrap_widens_with_the_spread_between_groups() -> None:
+    """Three 'seeds' that disagree: pairs within a seed are consistent, so the one-level interval is
+    narrow and excludes 0; resampling seeds first exposes that one seed goes the other way."""
+    rng = np.random.default_rng(0)
+    shifts = (1.0, 0.8, -0.9)
+    b = np.concatenate([shift + rng.normal(0.0, 0.05, 20) for shift in shifts])
+    a = np.zeros_like(b)
+    groups = [seed for seed in range(3) for _ in range(20)]
+    flat = paired_bootstrap(a, b, num_resamples=2000)
+    nested = paired_bootstrap(a, b, num_resamples=2000, groups=groups)
+    assert flat.mean == nested.mean and flat.low > 0
+    assert nested.low < 0 < nested.high and nested.high - nested.low > 3 * (flat.high - flat.low)
+    with pytest.raises(ValueError, match="groups"):
+        paired_bootstrap(a, b, groups=groups[:-1])

@@ -9,7 +9,7 @@ consistent the change is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
 
@@ -56,16 +56,42 @@ def paired_bootstrap(
     num_resamples: int = 10000,
     confidence: float = 0.95,
     seed: int = 0,
+    groups: Sequence[Hashable] | None = None,
 ) -> PairedDifference:
-    """Mean per-video difference ``b - a`` with a percentile bootstrap interval over videos."""
+    """Mean per-video difference ``b - a`` with a percentile bootstrap interval over videos.
+
+    ``groups`` labels units that share a source of variation (e.g. the training seed of the two
+    models compared): the resampling then draws groups with replacement and units within each drawn
+    group (a two-level bootstrap), so the interval includes the spread between groups instead of
+    treating every unit as independent.
+    """
     diff = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
     if diff.ndim != 1 or len(diff) == 0:
         raise ValueError("paired scores must be two equally long, non-empty sequences")
+    if groups is not None and len(groups) != len(diff):
+        raise ValueError(f"groups must label every pair: {len(groups)} labels for {len(diff)} pairs")
     rng = np.random.default_rng(seed)
-    means = np.empty(num_resamples)
-    for start in range(0, num_resamples, 1000):  # bounded memory for large sets
-        stop = min(num_resamples, start + 1000)
-        means[start:stop] = diff[rng.integers(0, len(diff), (stop - start, len(diff)))].mean(1)
+    means = _two_level_means(diff, groups, num_resamples, rng) if groups is not None else \
+        _resampled_means(diff, num_resamples, rng)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(means, [tail, 1.0 - tail])
     return PairedDifference(metric, len(diff), float(diff.mean()), float(low), float(high), confidence)
+
+
+def _resampled_means(values: np.ndarray, num_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    means = np.empty(num_resamples)
+    for start in range(0, num_resamples, 1000):  # bounded memory for large sets
+        stop = min(num_resamples, start + 1000)
+        means[start:stop] = values[rng.integers(0, len(values), (stop - start, len(values)))].mean(1)
+    return means
+
+
+def _two_level_means(values: np.ndarray, groups: Sequence[Hashable], num_resamples: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    labels = list(dict.fromkeys(groups))
+    members = [values[[i for i, g in enumerate(groups) if g == label]] for label in labels]
+    means = np.empty(num_resamples)
+    for r in range(num_resamples):
+        drawn = [members[k] for k in rng.integers(0, len(members), len(members))]
+        means[r] = np.concatenate([m[rng.integers(0, len(m), len(m))] for m in drawn]).mean()
+    return means
