@@ -182,11 +182,12 @@ def paired_differences(rows: Sequence[Row], variants: Sequence[str], baseline: s
         keys = [k for k in base_keys if (variant, *k) in scores]
         if variant == baseline or not keys:
             continue
+        seeds = [seed for seed, _ in keys]
         for key, label, direction in PAIR_METRICS:
             a = [scores[baseline, *k][key] for k in keys]
             b = [scores[variant, *k][key] for k in keys]
-            d = paired_bootstrap(a, b, metric=key, groups=[seed for seed, _ in keys])
-            if d.low <= 0.0 <= d.high or d.count < MIN_PAIRED or len({seed for seed, _ in keys}) < MIN_SEEDS:
+            d = paired_bootstrap(a, b, metric=key, groups=seeds)
+            if d.low <= 0.0 <= d.high or d.count < MIN_PAIRED or len(set(seeds)) < MIN_SEEDS:
                 verdict = "underpowered"
             else:
                 verdict = "better" if d.mean * direction > 0 else "worse"

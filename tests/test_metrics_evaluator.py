@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from attnwav2lip.cli import main
-from attnwav2lip.metrics.evaluator_training import PairConfig, ScoringClip, SyncPairs, contrastive_loss, multiway_loss
+from attnwav2lip.metrics.evaluator_training import (PairConfig, ScoringClip, SyncPairs, contrastive_loss, multiway_loss,
+                                                    offset_distances_of)
 
 
 def test_contrastive_loss_values() -> None:
@@ -59,7 +60,8 @@ def test_multiway_items_hold_every_candidate_offset() -> None:
 def test_multiway_loss_prefers_the_nearest_candidate() -> None:
     video = torch.zeros(1, 2)
     audio = torch.tensor([[[5.0, 0.0], [0.1, 0.0], [5.0, 0.0]]])
-    near, far = (multiway_loss(video, audio, torch.tensor([label])).item() for label in (1, 0))
+    distances = offset_distances_of(video, audio)
+    near, far = (multiway_loss(distances, torch.tensor([label])).item() for label in (1, 0))
     assert near == pytest.approx(-np.log(np.exp(-0.1) / (np.exp(-0.1) + 2 * np.exp(-5.0))), rel=1e-4)
     assert far > near
 

@@ -180,9 +180,9 @@ def offset_distances_of(video: torch.Tensor, audio: torch.Tensor) -> torch.Tenso
     return (video.unsqueeze(1) - audio).pow(2).sum(-1).add(1e-12).sqrt()
 
 
-def multiway_loss(video: torch.Tensor, audio: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Perfect match's loss: cross-entropy of softmax(-d) over the candidate offsets, class ``label``."""
-    return nn.functional.cross_entropy(-offset_distances_of(video, audio), label)
+def multiway_loss(distances: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """Perfect match's loss: cross-entropy of softmax(-d) over the (B, K) candidate distances, class ``label``."""
+    return nn.functional.cross_entropy(-distances, label)
 
 
 class _BothStreams(nn.Module):
@@ -225,7 +225,8 @@ class EvaluatorTask(SingleOptimizerTask):
             video, audio = self.pair_net(batch["video"].float(), batch["mfcc"])
         video, audio, label = video.float(), audio.float(), batch["label"]
         if self.objective == "multiway":
-            return multiway_loss(video, audio, label), offset_distances_of(video, audio).argmin(1) == label
+            distances = offset_distances_of(video, audio)
+            return multiway_loss(distances, label), distances.argmin(1) == label
         d = nn.functional.pairwise_distance(video, audio)
         return contrastive_loss(video, audio, label, self.margin), (d < self.margin / 2).float() == label
 

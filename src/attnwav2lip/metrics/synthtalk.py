@@ -343,6 +343,7 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
     if len(frames) != len(truth.frames):
         raise ConfigError(f"{len(frames)} frames where the truth has {len(truth.frames)}")
     region = mouth_metrics(frames, truth.frames, lower_face(truth.faces))
+
     def at_25(per_frame: np.ndarray) -> np.ndarray:
         return np.stack(list(resample_frames(iter(per_frame), truth.fps)))
 
