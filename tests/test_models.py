@@ -14,6 +14,7 @@ from attnwav2lip.models import (
     SyncNetEvaluator,
 )
 from attnwav2lip.models.attention import ChannelAttention, SpatialAttention, channel_hidden, make_attention
+from attnwav2lip.models.blocks import copy_audio_encoder
 from attnwav2lip.models.config import scale_channels
 
 WAV2LIP_PARAMS = 36_298_035
@@ -176,6 +177,20 @@ def test_evaluator_embeddings() -> None:
     with torch.no_grad():
         assert evaluator.forward_video(torch.rand(2, 3, 5, 224, 224) * 255).shape == (2, 1024)
         assert evaluator.forward_audio(torch.randn(2, 1, 13, 20)).shape == (2, 1024)
+
+
+def test_generator_mel_encoder_starts_from_the_experts() -> None:
+    """The expert's extra 256-channel residual is skipped; the copied encoder computes the expert's
+    embedding without it, and a width mismatch is refused."""
+    torch.manual_seed(0)
+    expert, generator = LipSyncExpert(width=0.25).eval(), Generator(width=0.25).eval()
+    copy_audio_encoder(expert.audio_encoder, generator.audio_encoder)
+    without_second_residual = torch.nn.Sequential(*[m for i, m in enumerate(expert.audio_encoder) if i != 11])
+    mels = torch.randn(3, 1, 80, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(generator.audio_encoder(mels), without_second_residual(mels))
+    with pytest.raises(ConfigError, match="width"):
+        copy_audio_encoder(LipSyncExpert(width=0.125).audio_encoder, generator.audio_encoder)
 
 
 def test_width_rounding_keeps_narrow_networks_whole() -> None:

@@ -177,6 +177,18 @@ def test_init_from_a_wav2lip_generator(store: Path, expert_file: Path, tmp_path:
         train_generator(config, tmp_path / "other", expert=expert_file, init=expert_file)
 
 
+def test_audio_encoder_from_the_expert(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    """``sync.audio_from_expert`` starts a fresh run's mel encoder from the frozen expert's layers."""
+    config = with_overrides(tiny_generator_config(store, max_steps=1),
+                            {"optim.lr": 1e-12, "gan.enabled": False, "sync.audio_from_expert": True})
+    train_generator(config, tmp_path / "run", expert=expert_file)
+    trained = load_model(tmp_path / "run" / "checkpoints" / "step_000000001" / "generator.safetensors")
+    expert = load_model(expert_file, kind="expert")
+    first, last = trained.audio_encoder[0].conv_block[0], trained.audio_encoder[-1].conv_block[0]
+    assert torch.allclose(first.weight, expert.audio_encoder[0].conv_block[0].weight, atol=1e-9)
+    assert torch.allclose(last.weight, expert.audio_encoder[-1].conv_block[0].weight, atol=1e-9)
+
+
 def test_learning_rate_decay_follows_the_recipe_across_a_resume(store: Path, tmp_path: Path) -> None:
     """The rate comes from the recipe at every step: a resume under a new recipe decays from its boundary,
     whatever rate the saved optimiser state carries."""

@@ -12,6 +12,7 @@ import functools
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .config import scale_channels
 
 
@@ -86,3 +87,27 @@ def audio_encoder(width: float, residual_256: int) -> nn.Sequential:
         ConvBNReLU(ch(256), ch(512), 3, 1, 0),
         ConvBNReLU(ch(512), ch(512), 1, 1, 0),
     )
+
+
+AUDIO_STEM, AUDIO_HEAD = 10, 2  # layers before the 256-channel residuals, and after them
+
+
+def copy_audio_encoder(source: nn.Sequential, target: nn.Sequential) -> None:
+    """Load ``target``'s layers from another ``audio_encoder`` of the same width, layer by layer.
+
+    The two may differ in their number of 256-channel residual layers (the expert has two, the
+    generator one): the stem and the head are copied, and the first residuals as far as both
+    have them. Used to start a generator's mel encoder from a trained expert's.
+    """
+    def parts(encoder: nn.Sequential) -> tuple[list[nn.Module], list[nn.Module], list[nn.Module]]:
+        layers = list(encoder)
+        return layers[:AUDIO_STEM], layers[AUDIO_STEM:-AUDIO_HEAD], layers[-AUDIO_HEAD:]
+
+    (src_stem, src_res, src_head), (dst_stem, dst_res, dst_head) = parts(source), parts(target)
+    pairs = [*zip(src_stem, dst_stem), *zip(src_res, dst_res), *zip(src_head, dst_head)]
+    for src, dst in pairs:
+        for (name, a), (_, b) in zip(src.state_dict().items(), dst.state_dict().items()):
+            if a.shape != b.shape:
+                raise ConfigError(f"audio encoders differ in width: {name} is {tuple(a.shape)} here, "
+                                 f"{tuple(b.shape)} in the target")
+        dst.load_state_dict(src.state_dict())

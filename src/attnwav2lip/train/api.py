@@ -52,10 +52,12 @@ def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: Pa
     run or checkpoint folder of a ``train_expert`` run (its latest expert).
     ``init``: start from a generator checkpoint (an original Wav2Lip file or the project's own;
     with attention, the attention layers stay freshly initialised). ``init_discriminator``:
-    start the discriminator from a checkpoint. Both are ignored when resuming.
+    start the discriminator from a checkpoint. Both are ignored when resuming, and so is
+    ``config.sync.audio_from_expert`` (which loads the mel encoder after ``init``).
     """
     from ..checkpoints import init_generator_from_wav2lip, load_model
     from ..models import Generator, QualityDiscriminator
+    from ..models.blocks import copy_audio_encoder
     from .adversarial import Adversary
     from .generator_task import GeneratorTask
 
@@ -64,12 +66,14 @@ def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: Pa
         discriminator = QualityDiscriminator(config.gan.model) if config.gan.enabled else None
         if resume is None and init is not None:
             init_generator_from_wav2lip(generator, init)
+        frozen_expert = load_model(network_file(expert, "expert"), kind="expert")
+        if resume is None and config.sync.audio_from_expert:
+            copy_audio_encoder(frozen_expert.audio_encoder, generator.audio_encoder)
         if resume is None and init_discriminator is not None:
             if discriminator is None:
                 raise ConfigError("a discriminator checkpoint was given but gan.enabled is false")
             _copy_weights(load_model(init_discriminator, kind="discriminator"), discriminator, init_discriminator)
         adversary = Adversary(discriminator, config.gan, runtime) if discriminator is not None else None
-        frozen_expert = load_model(network_file(expert, "expert"), kind="expert")
         return GeneratorTask(generator, frozen_expert, adversary, config, runtime)
 
     return run_task("train", config, run_dir, build, "generator", resume, datasets)

@@ -135,12 +135,16 @@ class SyncLossConfig:
     ``weight`` from the first step (also the way to switch it on by hand when resuming).
     ``expert_bn``: "train" normalises each batch with its own statistics as the original does (its
     0.75 threshold was measured that way); "eval" uses the expert's running statistics.
+    ``audio_from_expert``: a fresh run starts the generator's mel encoder from the expert's (not
+    in the original: from scratch the narrow CPU generator learns to ignore the audio,
+    docs/training.md).
     """
 
     weight: float = 0.03
     schedule: str = "rule"
     threshold: float = 0.75
     expert_bn: str = "train"
+    audio_from_expert: bool = False
 
     def __post_init__(self) -> None:
         if self.schedule not in SYNC_SCHEDULES:
