@@ -132,6 +132,15 @@ def test_generator_windows_stay_inside_clip_and_mel(tmp_path: Path) -> None:
             assert max(starts) < 15
 
 
+def test_reference_gap_bounds_the_reference_distance(tmp_path: Path) -> None:
+    make_store(tmp_path, [40])
+    sampler = WindowSampler(ClipStore(tmp_path), WindowConfig(reference_gap=(5, 8)), seed=0)
+    gaps = {abs(d.reference_start - d.start) for d in (sampler.generator(0, i) for i in range(80))}
+    assert gaps <= set(range(5, 9)) and len(gaps) > 1
+    with pytest.raises(ValueError, match="reference_gap"):
+        WindowConfig(reference_gap=(3, 2))
+
+
 def test_expert_positives_and_negatives(tmp_path: Path) -> None:
     make_store(tmp_path, [30, 26])
     store = ClipStore(tmp_path)

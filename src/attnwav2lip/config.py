@@ -78,7 +78,10 @@ def _dataclass_type(hint: Any) -> type | None:
 
 
 def _is_tuple(hint: Any) -> bool:
-    return hint is tuple or typing.get_origin(hint) is tuple
+    """A tuple hint, optional ones (``tuple[int, int] | None``) included."""
+    if hint is tuple or typing.get_origin(hint) is tuple:
+        return True
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and any(_is_tuple(a) for a in typing.get_args(hint))
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ Rules (T = window length, 5; every mel crop is 16 columns, cut from the clip's c
   label 0); the mel stays at s either way;
 - generator: target ``s`` = a window whose per-frame mel crops (frame f starts at f + mel_offset,
   -1 in the original training) and whose expert mel crop (at s) are all whole; the reference is a
-  window at another start s' != s of the same clip (it may overlap the target).
+  window at another start s' != s of the same clip (it may overlap the target), or, with
+  ``reference_gap``, a start within a range of distances from s.
 Clips whose windows never satisfy the rules are redrawn, as the original's rejection loop does.
 """
 
@@ -53,14 +54,24 @@ class ClipSource(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class WindowConfig:
-    """Window geometry. ``mel_offset`` should come from ``GeneratorConfig.mel_offset``."""
+    """Window geometry. ``mel_offset`` should come from ``GeneratorConfig.mel_offset``.
+
+    ``reference_gap``: None draws the generator's reference from any other start of the clip (the
+    original); ``(lo, hi)`` only from starts ``lo <= |s' - s| <= hi`` frames from the target's,
+    so that the reference's pose is close to the target's while its mouth is another.
+    """
 
     window: int = 5
     mel_offset: int = -1
+    reference_gap: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
+        if self.reference_gap is not None:
+            lo, hi = self.reference_gap
+            if not 1 <= lo <= hi:
+                raise ValueError(f"reference_gap must be [lo, hi] with 1 <= lo <= hi, got {list(self.reference_gap)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,11 +149,19 @@ class WindowSampler:
         rng = sample_rng(self.seed, epoch, index)
         clip_index, clip, targets, others = self._draw_clip(rng, self._generator_targets)
         start = int(rng.choice(targets))
-        ref = _other(rng, others, start)
+        ref = _other(rng, self._references(others, start), start)
         t = self.config.window
         indiv = _crops(clip.mel, mel_window_starts(t, clip.fps, start + self.config.mel_offset))
         mel = _crops(clip.mel, mel_window_starts(1, clip.fps, start))[0]
         return GeneratorDraw(clip.window(start, t), clip.window(ref, t), mel, indiv, clip_index, start, ref)
+
+    def _references(self, windows: np.ndarray, target: int) -> np.ndarray:
+        """The starts a reference for ``target`` may take (``target`` itself is excluded by the draw)."""
+        if self.config.reference_gap is None:
+            return windows
+        lo, hi = self.config.reference_gap
+        gap = np.abs(windows - target)
+        return windows[(gap >= lo) & (gap <= hi)]
 
     def _expert_anchors(self, clip: ClipData, windows: np.ndarray) -> np.ndarray:
         mel_starts = mel_window_starts(len(clip.present), clip.fps)
@@ -153,6 +172,8 @@ class WindowSampler:
         per_frame = mel_window_starts(n, clip.fps, self.config.mel_offset)
         ok = mel_ok(per_frame[windows], m) & mel_ok(per_frame[windows + t - 1], m)  # starts increase with f
         ok &= mel_ok(mel_window_starts(n, clip.fps)[windows], m)
+        if self.config.reference_gap is not None:
+            ok &= np.array([len(self._references(windows, s)) > 0 for s in windows], bool)
         return windows[ok]
 
     def _draw_clip(
