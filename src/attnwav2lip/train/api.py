@@ -8,6 +8,7 @@ frozen expert (and a discriminator unless the GAN is off). Both write into ``run
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Callable
@@ -86,21 +87,28 @@ def network_file(path: PathLike, name: str) -> Path:
 
 
 def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
-    """The (train, val) datasets of ``kind`` ("expert" or "generator") that ``data`` describes."""
+    """The (train, val) datasets of ``kind`` ("expert" or "generator") that ``data`` describes.
+
+    Augmentation and reference masking apply to the training split only.
+    """
     from ..data import ClipStore, ExpertDataset, GeneratorDataset, Wav2LipLayout
+    from ..data.augment import AugmentConfig
+    from ..data.datasets import DataConfig as SamplingConfig
 
     if not data.root:
         raise ConfigError("data.root is empty: give the dataset folder in the recipe or with --data")
     dataset = ExpertDataset if kind == "expert" else GeneratorDataset
 
-    def split(name: str) -> Dataset:
+    def split(name: str, sampling: SamplingConfig) -> Dataset:
         if data.layout == "wav2lip":
             source = Wav2LipLayout(data.root, name, filelists=data.filelists, size=data.sampling.size)
         else:
             source = ClipStore(data.root, split=name)
-        return dataset(source, data.sampling, seed=seed)
+        return dataset(source, sampling, seed=seed)
 
-    return split(data.train_split), split(data.val_split)
+    # validation sees the frames as inference does: no augmentation, no masked references
+    plain = dataclasses.replace(data.sampling, augment=AugmentConfig(), reference_mask=0.0)
+    return split(data.train_split, data.sampling), split(data.val_split, plain)
 
 
 def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: PathLike | None,
