@@ -90,7 +90,7 @@ def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Pa
     assert [r["alpha"] for r in train] == [0.0, 0.0, 0.03]
     assert "sync" not in train[0] and "sync" in train[2]  # the sync term is not computed while alpha is 0
     assert {"l1", "gen", "d_real", "d_fake"} <= set(train[0])
-    assert read_metrics(run, "val")[0]["alpha"] == 0.03
+    assert read_metrics(run, "val")[0]["alpha"] == 0.03 and "audio_gain" in read_metrics(run, "val")[0]
     folder = run / "checkpoints" / "step_000000003"
     generator = load_model(folder / "generator.safetensors", kind="generator")
     assert generator.config.attention == "spatial" and generator.config.mel_offset == -1
@@ -148,6 +148,27 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
     for _ in range(2):
         assert "sync" in task.train_step([batch])
     assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
+
+
+def test_audio_gain_is_zero_for_a_generator_deaf_to_its_audio(store: Path, expert_file: Path) -> None:
+    from attnwav2lip.models import Generator
+    from attnwav2lip.train.generator_task import GeneratorTask
+    from attnwav2lip.train.runtime import start
+
+    config = tiny_generator_config(store)
+    train_set, _ = build_datasets(config.data, "generator", seed=0)
+    batch = {k: torch.stack([train_set[i][k] for i in range(3)]) for k in train_set[0]}
+    torch.manual_seed(0)
+    generator = Generator(config.model)
+    task = GeneratorTask(generator, load_model(expert_file, kind="expert"), None, config, start(config.runtime))
+    task.set_training(False)
+    last_audio_layer = generator.audio_encoder[-1].conv_block[0].weight
+    with torch.no_grad():  # a fresh eval-mode network's mel embedding barely varies: amplify it
+        last_audio_layer.mul_(1e4)
+    hearing = task.validation_step(batch)["audio_gain"]
+    with torch.no_grad():
+        last_audio_layer.zero_()  # the mel no longer reaches the decoder
+    assert hearing != 0.0 and task.validation_step(batch)["audio_gain"] == 0.0
 
 
 def test_an_existing_run_is_not_overwritten(store: Path, expert_file: Path, tmp_path: Path) -> None:

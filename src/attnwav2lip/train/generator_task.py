@@ -17,7 +17,7 @@ from torch import nn
 
 from .adversarial import Adversary
 from .config import TrainConfig
-from .losses import l1
+from .losses import l1, lower_half
 from .runtime import Runtime, no_sync, unwrap
 from .samples import sample_grid, write_png
 from .sync import FrozenExpert, SyncWeight
@@ -84,10 +84,22 @@ class GeneratorTask:
         return {**totals, "alpha": alpha, "beta": beta}
 
     def validation_step(self, batch: Batch) -> dict[str, float]:
-        """L1 and sync loss (always computed here: the 0.75 rule needs it)."""
+        """L1, sync loss (always computed here: the 0.75 rule needs it) and the audio gain.
+
+        ``audio_gain`` is an estimate of lip sync that owes nothing to the training expert: how
+        much the lower-half L1 rises when each window is driven by another window's audio (the
+        batch's mels rolled by one). 0 means the generator ignores its audio; a lip-syncing
+        generator loses accuracy with the wrong audio. Needs a batch of at least 2 windows.
+        """
+        mels, gt = batch["indiv_mels"], batch["gt"]
         with self.runtime.autocast():
-            generated = self.generator(batch["indiv_mels"], batch["faces"])
-            return {"l1": l1(generated, batch["gt"]).item(), "sync": self.expert(generated, batch["mel"]).item()}
+            generated = self.generator(mels, batch["faces"])
+            metrics = {"l1": l1(generated, gt).item(), "sync": self.expert(generated, batch["mel"]).item()}
+            if len(mels) > 1:
+                miscued = self.generator(mels.roll(1, dims=0), batch["faces"])
+                metrics["audio_gain"] = (l1(lower_half(miscued), lower_half(gt))
+                                         - l1(lower_half(generated), lower_half(gt))).item()
+        return metrics
 
     def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
         """Apply the 0.75 rule to the validation's mean sync loss; record alpha from now on."""

@@ -54,6 +54,11 @@ def adversarial_bce(prob_real: torch.Tensor, *, target_real: bool) -> torch.Tens
     return F.binary_cross_entropy(prob_real, target)
 
 
+def lower_half(frames: torch.Tensor) -> torch.Tensor:
+    """The rows the generator rewrites: (..., H, W) -> (..., H - H/2, W)."""
+    return frames[..., frames.shape[-2] // 2 :, :]
+
+
 def lower_half_frames(faces: torch.Tensor) -> torch.Tensor:
     """(B, 3, T, H, W) generated windows -> (B, 3T, H/2, W): the expert's input layout.
 
