@@ -1,0 +1,81 @@
+"""Does a generator use its audio? Lower-face errors with the right audio and with another window's.
+
+Run:  .venv/bin/python benchmarks/audio_use.py --store data/synth_store CKPT [CKPT ...] [--windows 96]
+
+For ``--windows`` validation windows of the clip store (drawn as training draws them, seed
+``--seed``), each generator runs four times: with its own audio or with another window's (the
+batch's mels rolled by one), and with the training reference (another window of the clip) or
+the target frames themselves as reference (what inference does). Printed per checkpoint, in
+L1 over the lower half and over a mouth box (rows 60-90, columns 28-68 of 96):
+
+- ``gain``: L1 with the wrong audio minus L1 with the right one. 0: the audio is ignored.
+  This is the training validation's ``audio_gain`` on more windows.
+- ``change``: how much the output moves when the audio changes, right or wrong.
+
+The first line holds two baselines: copying the training reference, and the target itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from attnwav2lip.checkpoints import load_model
+from attnwav2lip.data import ClipStore, GeneratorDataset
+from attnwav2lip.data.datasets import DataConfig
+
+MOUTH = (slice(60, 90), slice(28, 68))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("checkpoints", nargs="+", help="generator weights files")
+    parser.add_argument("--store", required=True, help="clip store (attnwav2lip preprocess)")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--windows", type=int, default=96)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    data = GeneratorDataset(ClipStore(args.store, split=args.split), DataConfig(), seed=args.seed)
+    items = [data.sample(0, i) for i in range(args.windows)]
+    batches = [{k: torch.stack([it[k] for it in items[i : i + args.batch]]) for k in items[0]}
+               for i in range(0, len(items), args.batch)]
+    print(f"{len(items)} windows of {args.store} ({args.split}); L1 lower half / mouth box")
+    copy_ref = _mean([_errors(b["faces"][:, 3:], b["gt"]) for b in batches])
+    print(f"copying the training reference: {copy_ref[0]:.4f} / {copy_ref[1]:.4f}")
+    print(f"{'checkpoint':<48} {'reference':<9} {'right audio':>15} {'gain':>17} {'change':>17}")
+    for path in args.checkpoints:
+        generator = load_model(path, kind="generator").eval()
+        for name, reference in (("training", lambda b: b["faces"]), ("itself", _self_reference)):
+            right, wrong, change = [], [], []
+            with torch.no_grad():
+                for b in batches:
+                    out = generator(b["indiv_mels"], reference(b))
+                    miscued = generator(b["indiv_mels"].roll(1, dims=0), reference(b))
+                    right.append(_errors(out, b["gt"]))
+                    wrong.append(_errors(miscued, b["gt"]))
+                    change.append(_errors(miscued, out))
+            r, w, c = _mean(right), _mean(wrong), _mean(change)
+            print(f"{str(path)[-48:]:<48} {name:<9} {r[0]:.4f} / {r[1]:.4f} "
+                  f"{w[0] - r[0]:+.5f} / {w[1] - r[1]:+.5f} {c[0]:.5f} / {c[1]:.5f}")
+
+
+def _self_reference(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    return torch.cat([batch["faces"][:, :3], batch["gt"]], dim=1)
+
+
+def _errors(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
+    """Mean absolute difference of (B, 3, T, H, W) windows over the lower half and the mouth box."""
+    diff = (a - b).abs()
+    return diff[..., diff.shape[-2] // 2 :, :].mean().item(), diff[..., MOUTH[0], MOUTH[1]].mean().item()
+
+
+def _mean(values: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(v[0] for v in values) / len(values), sum(v[1] for v in values) / len(values)
+
+
+if __name__ == "__main__":
+    main()
