@@ -1,0 +1,90 @@
+"""Where the 0.75 rule stands: the frozen expert's sync loss on real, degraded and generated frames.
+
+Run:  .venv/bin/python benchmarks/sync_bar.py --store data/synth_store --expert EXPERT [GENERATOR ...]
+          [--windows 200] [--batch 4] [--expert-bn train]
+
+The generator recipe's validation scores generated windows with the frozen expert in batches of
+``--batch`` windows (train-mode BatchNorm, as the original). This scores, the same way and on
+the same validation windows:
+
+- the ground truth, and the ground truth blurred (Gaussian, sigma 1, 2, 3 pixels): how much
+  sharpness the rule demands;
+- the training reference copied as the output: mouths that ignore the audio;
+- each generator given.
+
+It then shows whether the expert's gradient reaches the frames: 60 Adam steps on the pixels of
+the first batch's copied reference, minimising the sync loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+import torch.nn.functional as F
+
+from attnwav2lip.checkpoints import load_model
+from attnwav2lip.data import ClipStore, GeneratorDataset
+from attnwav2lip.data.datasets import DataConfig
+from attnwav2lip.train.sync import FrozenExpert
+
+BLURS = (1.0, 2.0, 3.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("generators", nargs="*", help="generator weights files")
+    parser.add_argument("--store", required=True, help="clip store (attnwav2lip preprocess)")
+    parser.add_argument("--expert", required=True, help="the frozen expert's weights file")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--windows", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=4, help="windows per expert batch (the recipe's batch)")
+    parser.add_argument("--expert-bn", default="train", choices=("train", "eval"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    expert = FrozenExpert(load_model(args.expert, kind="expert"), args.expert_bn)
+    data = GeneratorDataset(ClipStore(args.store, split=args.split), DataConfig(), seed=args.seed)
+    items = [data.sample(0, i) for i in range(args.windows)]
+    batches = [{k: torch.stack([it[k] for it in items[i : i + args.batch]]) for k in items[0]}
+               for i in range(0, len(items) - args.batch + 1, args.batch)]
+    rows = {"ground truth": lambda b: b["gt"]}
+    rows |= {f"ground truth, blur sigma {s:g}": (lambda b, s=s: gaussian_blur(b["gt"], s)) for s in BLURS}
+    rows["training reference copied"] = lambda b: b["faces"][:, 3:]
+    for path in args.generators:
+        generator = load_model(path, kind="generator").eval()
+        rows[str(path)[-60:]] = lambda b, g=generator: g(b["indiv_mels"], b["faces"])
+    print(f"sync loss, {len(batches)} batches of {args.batch} {args.split} windows, expert BatchNorm {args.expert_bn}")
+    with torch.no_grad():
+        for name, frames in rows.items():
+            losses = torch.tensor([expert(frames(b), b["mel"]).item() for b in batches])
+            print(f"{name:<62} {losses.mean():.3f} ± {losses.std() / len(losses) ** 0.5:.3f}")
+    first = batches[0]
+    pixels = first["faces"][:, 3:].clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([pixels], lr=1e-2)
+    for step in range(61):
+        loss = expert(pixels.clamp(0, 1), first["mel"])
+        if step % 20 == 0:
+            change = (pixels.detach() - first["faces"][:, 3:]).abs().mean().item()
+            print(f"pixels optimised, step {step:2d}: sync loss {loss.item():.3f}, mean |change| {change:.4f}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def gaussian_blur(frames: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (B, C, T, H, W) frames, edges replicated."""
+    radius = int(3 * sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=frames.dtype)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    b, c, t, h, w = frames.shape
+    x = frames.transpose(1, 2).reshape(b * t * c, 1, h, w)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return x.view(b, t, c, h, w).transpose(1, 2)
+
+
+if __name__ == "__main__":
+    main()
