@@ -178,6 +178,14 @@ def test_an_existing_run_is_not_overwritten(store: Path, expert_file: Path, tmp_
     with pytest.raises(ConfigError, match="already holds a run"):
         train_generator(config, tmp_path / "run", expert=expert_file)
     assert cli.main(["train", "--expert", str(expert_file), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    # a start that fails on a bad argument leaves the run's folder as it was
+    info = (tmp_path / "run" / "run.json").read_text()
+    with pytest.raises(CheckpointError):
+        train_generator(config, None, expert=tmp_path / "missing.safetensors", resume=tmp_path / "run")
+    assert (tmp_path / "run" / "run.json").read_text() == info
+    with pytest.raises(CheckpointError):
+        train_generator(config, tmp_path / "new", expert=tmp_path / "missing.safetensors")
+    assert not (tmp_path / "new").exists()
 
 
 def test_init_from_a_wav2lip_generator(store: Path, expert_file: Path, tmp_path: Path) -> None:
