@@ -141,21 +141,6 @@ def test_reference_gap_bounds_the_reference_distance(tmp_path: Path) -> None:
         WindowConfig(reference_gap=(3, 2))
 
 
-def test_reference_mask_zeroes_the_references_lower_half_only(tmp_path: Path) -> None:
-    make_store(tmp_path, [40])
-    store = ClipStore(tmp_path)
-    plain = GeneratorDataset(store, DataConfig(size=SIZE), seed=0)
-    masked = GeneratorDataset(store, DataConfig(size=SIZE, reference_mask=1.0), seed=0)
-    a, b = plain.sample(0, 3), masked.sample(0, 3)
-    assert torch.equal(a["faces"][:, :, : SIZE // 2], b["faces"][:, :, : SIZE // 2])  # same windows drawn
-    assert torch.all(b["faces"][3:, :, SIZE // 2 :] == 0) and torch.any(a["faces"][3:, :, SIZE // 2 :] > 0)
-    half = GeneratorDataset(store, DataConfig(size=SIZE, reference_mask=0.5), seed=0)
-    hidden = [bool(torch.all(half.sample(0, i)["faces"][3:, :, SIZE // 2 :] == 0)) for i in range(40)]
-    assert 5 < sum(hidden) < 35
-    with pytest.raises(ValueError, match="reference_mask"):
-        DataConfig(reference_mask=1.5)
-
-
 def test_expert_positives_and_negatives(tmp_path: Path) -> None:
     make_store(tmp_path, [30, 26])
     store = ClipStore(tmp_path)

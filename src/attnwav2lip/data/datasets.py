@@ -6,7 +6,7 @@ epoch (as with ``DistributedSampler``); with ``persistent_workers=True`` the wor
 epoch they were started with, so do not combine the two.
 
 Generator item (dict): faces (6, T, S, S) = [target window with rows S/2.. zeroed, reference
-window (its rows S/2.. zeroed too with probability ``reference_mask``)]; indiv_mels (T, 1, 80, 16); mel (1, 80, 16); gt (3, T, S, S).
+window]; indiv_mels (T, 1, 80, 16); mel (1, 80, 16); gt (3, T, S, S).
 Expert item (dict): faces (3T, S/2, S) = lower halves, frame-major (frame 0 RGB, frame 1 RGB, ...);
 mel (1, 80, 16); label (1,) float, 1 = in sync.
 All images are RGB float32 in [0, 1].
@@ -25,23 +25,12 @@ from .sampling import ClipSource, WindowConfig, WindowSampler, sample_rng
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """Sampling for training. ``samples_per_epoch`` None = one per eligible clip (the original's epoch).
-
-    ``reference_mask``: the probability that a generator sample's reference has its lower half
-    zeroed like the target's (0 in the original). Such a sample's mouth can only come from the
-    audio, which stops the generator from learning to copy the reference's mouth and ignore the
-    audio (docs/training.md).
-    """
+    """Sampling for training. ``samples_per_epoch`` None = one per eligible clip (the original's epoch)."""
 
     window: WindowConfig = WindowConfig()
     size: int = 96
     augment: AugmentConfig = AugmentConfig()
     samples_per_epoch: int | None = None
-    reference_mask: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.reference_mask <= 1.0:
-            raise ValueError(f"reference_mask must be a probability, got {self.reference_mask}")
 
 
 class _WindowDataset(torch.utils.data.Dataset):
@@ -79,12 +68,7 @@ class GeneratorDataset(_WindowDataset):
         gt = target.transpose(3, 0, 1, 2)  # (3, T, S, S)
         masked = gt.copy()
         masked[:, :, gt.shape[2] // 2 :] = 0.0
-        reference = reference.transpose(3, 0, 1, 2)
-        # its own stream, like augmentation: the option never changes which windows are drawn
-        if sample_rng(self.sampler.seed + 2, epoch, index).random() < self.config.reference_mask:
-            reference = reference.copy()
-            reference[:, :, reference.shape[2] // 2 :] = 0.0
-        faces = np.concatenate([masked, reference], axis=0)
+        faces = np.concatenate([masked, reference.transpose(3, 0, 1, 2)], axis=0)
         return {
             "faces": torch.from_numpy(np.ascontiguousarray(faces)),
             "indiv_mels": torch.from_numpy(draw.indiv_mels[:, None]),

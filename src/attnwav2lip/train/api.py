@@ -89,7 +89,7 @@ def network_file(path: PathLike, name: str) -> Path:
 def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
     """The (train, val) datasets of ``kind`` ("expert" or "generator") that ``data`` describes.
 
-    Augmentation and reference masking apply to the training split only.
+    Augmentation applies to the training split only.
     """
     from ..data import ClipStore, ExpertDataset, GeneratorDataset, Wav2LipLayout
     from ..data.augment import AugmentConfig
@@ -106,8 +106,8 @@ def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
             source = ClipStore(data.root, split=name)
         return dataset(source, sampling, seed=seed)
 
-    # validation sees the frames as inference does: no augmentation, no masked references
-    plain = dataclasses.replace(data.sampling, augment=AugmentConfig(), reference_mask=0.0)
+    # validation sees the frames as inference does: never augmented
+    plain = dataclasses.replace(data.sampling, augment=AugmentConfig())
     return split(data.train_split, data.sampling), split(data.val_split, plain)
 
 
