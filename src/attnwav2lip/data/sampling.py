@@ -172,8 +172,11 @@ class WindowSampler:
         per_frame = mel_window_starts(n, clip.fps, self.config.mel_offset)
         ok = mel_ok(per_frame[windows], m) & mel_ok(per_frame[windows + t - 1], m)  # starts increase with f
         ok &= mel_ok(mel_window_starts(n, clip.fps)[windows], m)
-        if self.config.reference_gap is not None:
-            ok &= np.array([len(self._references(windows, s)) > 0 for s in windows], bool)
+        if self.config.reference_gap is not None:  # keep targets with a reference in range
+            lo, hi = self.config.reference_gap
+            after = np.searchsorted(windows, windows + hi, "right") - np.searchsorted(windows, windows + lo)
+            before = np.searchsorted(windows, windows - lo, "right") - np.searchsorted(windows, windows - hi)
+            ok &= (after + before) > 0
         return windows[ok]
 
     def _draw_clip(

@@ -136,8 +136,7 @@ class SyncLossConfig:
     ``expert_bn``: "train" normalises each batch with its own statistics as the original does (its
     0.75 threshold was measured that way); "eval" uses the expert's running statistics.
     ``audio_from_expert``: a fresh run starts the generator's mel encoder from the expert's (not
-    in the original: from scratch the narrow CPU generator learns to ignore the audio,
-    docs/training.md).
+    in the original; docs/training.md says what it did for the narrow CPU generator).
     """
 
     weight: float = 0.03
