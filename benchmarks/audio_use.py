@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 
 import torch
+from torch.utils.data import default_collate
 
 from attnwav2lip.checkpoints import load_model
 from attnwav2lip.data import ClipStore, GeneratorDataset
 from attnwav2lip.data.datasets import DataConfig
+from attnwav2lip.train.losses import lower_half
 
 MOUTH = (slice(60, 90), slice(28, 68))
 
@@ -41,8 +43,7 @@ def main() -> None:
     torch.set_num_threads(1)
     data = GeneratorDataset(ClipStore(args.store, split=args.split), DataConfig(), seed=args.seed)
     items = [data.sample(0, i) for i in range(args.windows)]
-    batches = [{k: torch.stack([it[k] for it in items[i : i + args.batch]]) for k in items[0]}
-               for i in range(0, len(items), args.batch)]
+    batches = [default_collate(items[i : i + args.batch]) for i in range(0, len(items), args.batch)]
     print(f"{len(items)} windows of {args.store} ({args.split}); L1 lower half / mouth box")
     copy_ref = _mean([_errors(b["faces"][:, 3:], b["gt"]) for b in batches])
     print(f"copying the training reference: {copy_ref[0]:.4f} / {copy_ref[1]:.4f}")
@@ -70,7 +71,7 @@ def _self_reference(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 def _errors(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
     """Mean absolute difference of (B, 3, T, H, W) windows over the lower half and the mouth box."""
     diff = (a - b).abs()
-    return diff[..., diff.shape[-2] // 2 :, :].mean().item(), diff[..., MOUTH[0], MOUTH[1]].mean().item()
+    return lower_half(diff).mean().item(), diff[..., MOUTH[0], MOUTH[1]].mean().item()
 
 
 def _mean(values: list[tuple[float, float]]) -> tuple[float, float]:

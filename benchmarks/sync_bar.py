@@ -21,7 +21,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter
+from torch.utils.data import default_collate
 
 from attnwav2lip.checkpoints import load_model
 from attnwav2lip.data import ClipStore, GeneratorDataset
@@ -47,8 +48,7 @@ def main() -> None:
     expert = FrozenExpert(load_model(args.expert, kind="expert"), args.expert_bn)
     data = GeneratorDataset(ClipStore(args.store, split=args.split), DataConfig(), seed=args.seed)
     items = [data.sample(0, i) for i in range(args.windows)]
-    batches = [{k: torch.stack([it[k] for it in items[i : i + args.batch]]) for k in items[0]}
-               for i in range(0, len(items) - args.batch + 1, args.batch)]
+    batches = [default_collate(items[i : i + args.batch]) for i in range(0, len(items) - args.batch + 1, args.batch)]
     rows = {"ground truth": lambda b: b["gt"]}
     rows |= {f"ground truth, blur sigma {s:g}": (lambda b, s=s: gaussian_blur(b["gt"], s)) for s in BLURS}
     rows["training reference copied"] = lambda b: b["faces"][:, 3:]
@@ -74,16 +74,9 @@ def main() -> None:
 
 
 def gaussian_blur(frames: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of (B, C, T, H, W) frames, edges replicated."""
-    radius = int(3 * sigma)
-    taps = torch.arange(-radius, radius + 1, dtype=frames.dtype)
-    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    b, c, t, h, w = frames.shape
-    x = frames.transpose(1, 2).reshape(b * t * c, 1, h, w)
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return x.view(b, t, c, h, w).transpose(1, 2)
+    """Gaussian blur of (B, C, T, H, W) frames over H and W, edges replicated."""
+    blurred = gaussian_filter(frames.numpy(), sigma=(0, 0, 0, sigma, sigma), mode="nearest", truncate=3.0)
+    return torch.from_numpy(blurred)
 
 
 if __name__ == "__main__":

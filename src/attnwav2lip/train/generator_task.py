@@ -97,8 +97,8 @@ class GeneratorTask:
             metrics = {"l1": l1(generated, gt).item(), "sync": self.expert(generated, batch["mel"]).item()}
             if len(mels) > 1:
                 miscued = self.generator(mels.roll(1, dims=0), batch["faces"])
-                metrics["audio_gain"] = (l1(lower_half(miscued), lower_half(gt))
-                                         - l1(lower_half(generated), lower_half(gt))).item()
+                lower_gt = lower_half(gt)
+                metrics["audio_gain"] = (l1(lower_half(miscued), lower_gt) - l1(lower_half(generated), lower_gt)).item()
         return metrics
 
     def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:

@@ -66,4 +66,4 @@ def lower_half_frames(faces: torch.Tensor) -> torch.Tensor:
     ``torch.cat([g[:, :, i] for i in range(T)], 1)`` of the original's ``get_sync_loss``.
     """
     b, c, t, h, w = faces.shape
-    return faces[:, :, :, h // 2 :].transpose(1, 2).reshape(b, c * t, h - h // 2, w)
+    return lower_half(faces).transpose(1, 2).reshape(b, c * t, h - h // 2, w)
