@@ -141,6 +141,16 @@ def test_reference_gap_bounds_the_reference_distance(tmp_path: Path) -> None:
         WindowConfig(reference_gap=(3, 2))
 
 
+def test_warmup_draws_from_the_first_clips_then_from_all(tmp_path: Path) -> None:
+    make_store(tmp_path, [30, 26, 28, 27, 29])
+    sampler = WindowSampler(ClipStore(tmp_path), WindowConfig(warmup_clips=2, warmup_epochs=2), seed=0)
+    for epoch, expected in ((0, {0, 1}), (1, {0, 1}), (2, {0, 1, 2, 3, 4})):
+        assert {sampler.generator(epoch, i).clip for i in range(60)} == expected
+        assert {sampler.expert(epoch, i).clip for i in range(60)} == expected
+    with pytest.raises(ValueError, match="warmup"):
+        WindowConfig(warmup_clips=-1)
+
+
 def test_expert_positives_and_negatives(tmp_path: Path) -> None:
     make_store(tmp_path, [30, 26])
     store = ClipStore(tmp_path)

@@ -218,10 +218,12 @@ def test_audio_encoder_from_the_expert(store: Path, expert_file: Path, tmp_path:
     assert torch.allclose(last.weight, expert.audio_encoder[-1].conv_block[0].weight, atol=1e-9)
 
 
-def test_validation_is_never_augmented(store: Path) -> None:
-    data = with_overrides(tiny_data(store), {"sampling.augment.enabled": True})
+def test_validation_is_never_augmented_nor_warmed_up(store: Path) -> None:
+    data = with_overrides(tiny_data(store), {"sampling.augment.enabled": True, "sampling.window.warmup_clips": 1,
+                                             "sampling.window.warmup_epochs": 5})
     train_set, val_set = build_datasets(data, "generator", seed=0)
     assert train_set.config.augment.enabled and not val_set.config.augment.enabled
+    assert train_set.sampler.config.warmup_clips == 1 and val_set.sampler.config.warmup_clips == 0
 
 
 def test_learning_rate_decay_follows_the_recipe_across_a_resume(store: Path, tmp_path: Path) -> None:

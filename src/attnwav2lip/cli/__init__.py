@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "demo",
     "synth",
     "preprocess",
+    "synth_references",
     "train_expert",
     "train",
     "train_evaluator",

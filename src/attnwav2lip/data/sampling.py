@@ -13,8 +13,10 @@ Rules (T = window length, 5; every mel crop is 16 columns, cut from the clip's c
 - generator: target ``s`` = a window whose per-frame mel crops (frame f starts at f + mel_offset,
   -1 in the original training) and whose expert mel crop (at s) are all whole; the reference is a
   window at another start s' != s of the same clip (it may overlap the target), or, with
-  ``reference_gap``, a start within a range of distances from s.
+  ``reference_gap``, a start within a range of distances from s; or, with ``reference:
+  rendered``, the target's own frames rendered with another sentence's mouth (SynthTalk stores).
 Clips whose windows never satisfy the rules are redrawn, as the original's rejection loop does.
+With ``warmup_clips``, epochs before ``warmup_epochs`` draw from the first eligible clips only.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..audio import MEL_WINDOW, mel_window_starts
 from .store import DatasetError
 
 MAX_DRAWS = 100  # clips tried before a draw gives up (only when almost no clip has a valid window)
+REFERENCES: tuple[str, ...] = ("window", "rendered")
 
 
 class ClipData(Protocol):
@@ -39,6 +42,10 @@ class ClipData(Protocol):
 
     def window(self, start: int, length: int) -> np.ndarray:
         """uint8 (length, S, S, 3) RGB."""
+        ...
+
+    def rendered_window(self, start: int, length: int) -> np.ndarray:
+        """Like ``window``, with another mouth rendered (or DatasetError where none exists)."""
         ...
 
 
@@ -56,18 +63,35 @@ class ClipSource(Protocol):
 class WindowConfig:
     """Window geometry. ``mel_offset`` should come from ``GeneratorConfig.mel_offset``.
 
-    ``reference_gap``: None draws the generator's reference from any other start of the clip (the
+    ``reference``: "window" draws the generator's reference from the clip's other windows (the
+    original); "rendered" uses the target's frames rendered with another sentence's mouth
+    (``attnwav2lip synth-references``): the target's pose, a mouth unrelated to its audio.
+    ``reference_gap`` (windows only): None draws from any other start of the clip (the
     original); ``(lo, hi)`` only from starts ``lo <= |s' - s| <= hi`` frames from the target's,
     so that the reference's pose is close to the target's while its mouth is another.
+
+    ``warmup_clips`` > 0: the epochs before ``warmup_epochs`` draw only from the first
+    ``warmup_clips`` eligible clips (not in the original). A generator that sees few faces soon
+    knows them, and what its L1 still misses is the mouth, which only the audio predicts; on the
+    whole corpus the faces take all its early steps (docs/training.md).
     """
 
     window: int = 5
     mel_offset: int = -1
+    reference: str = "window"
     reference_gap: tuple[int, int] | None = None
+    warmup_clips: int = 0
+    warmup_epochs: int = 0
 
     def __post_init__(self) -> None:
         if self.window < 1:
             raise ValueError(f"window must be >= 1, got {self.window}")
+        if self.reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {'|'.join(REFERENCES)}, got {self.reference!r}")
+        if self.reference == "rendered" and self.reference_gap is not None:
+            raise ValueError("reference_gap applies to window references only, not to rendered ones")
+        if self.warmup_clips < 0 or self.warmup_epochs < 0:
+            raise ValueError(f"warmup_clips and warmup_epochs must be >= 0, got {self.warmup_clips}, {self.warmup_epochs}")
         if self.reference_gap is not None:
             lo, hi = self.reference_gap
             if not 1 <= lo <= hi:
@@ -138,7 +162,7 @@ class WindowSampler:
 
     def expert(self, epoch: int, index: int) -> ExpertDraw:
         rng = sample_rng(self.seed, epoch, index)
-        clip_index, clip, anchors, others = self._draw_clip(rng, self._expert_anchors)
+        clip_index, clip, anchors, others = self._draw_clip(rng, self._expert_anchors, epoch)
         start = int(rng.choice(anchors))
         label = int(rng.random() < 0.5)
         frames_start = start if label else _other(rng, others, start)
@@ -147,13 +171,17 @@ class WindowSampler:
 
     def generator(self, epoch: int, index: int) -> GeneratorDraw:
         rng = sample_rng(self.seed, epoch, index)
-        clip_index, clip, targets, others = self._draw_clip(rng, self._generator_targets)
+        clip_index, clip, targets, others = self._draw_clip(rng, self._generator_targets, epoch)
         start = int(rng.choice(targets))
-        ref = _other(rng, self._references(others, start), start)
         t = self.config.window
+        if self.config.reference == "rendered":
+            ref, reference = start, clip.rendered_window(start, t)
+        else:
+            ref = _other(rng, self._references(others, start), start)
+            reference = clip.window(ref, t)
         indiv = _crops(clip.mel, mel_window_starts(t, clip.fps, start + self.config.mel_offset))
         mel = _crops(clip.mel, mel_window_starts(1, clip.fps, start))[0]
-        return GeneratorDraw(clip.window(start, t), clip.window(ref, t), mel, indiv, clip_index, start, ref)
+        return GeneratorDraw(clip.window(start, t), reference, mel, indiv, clip_index, start, ref)
 
     def _references(self, windows: np.ndarray, target: int) -> np.ndarray:
         """The starts a reference for ``target`` may take (``target`` itself is excluded by the draw)."""
@@ -179,12 +207,19 @@ class WindowSampler:
             ok &= (after + before) > 0
         return windows[ok]
 
+    def clips(self, epoch: int) -> np.ndarray:
+        """The eligible clips that ``epoch`` draws from: the first ``warmup_clips`` during the warm-up."""
+        if self.config.warmup_clips and epoch < self.config.warmup_epochs:
+            return self.eligible[: self.config.warmup_clips]
+        return self.eligible
+
     def _draw_clip(
-        self, rng: np.random.Generator, anchors_of: Callable[[ClipData, np.ndarray], np.ndarray]
+        self, rng: np.random.Generator, anchors_of: Callable[[ClipData, np.ndarray], np.ndarray], epoch: int
     ) -> tuple[int, ClipData, np.ndarray, np.ndarray]:
-        """A uniformly drawn eligible clip with at least one anchor and one other window (redraws otherwise)."""
+        """A uniformly drawn clip of ``epoch`` with at least one anchor and one other window (redraws otherwise)."""
+        pool = self.clips(epoch)
         for _ in range(MAX_DRAWS):
-            index = int(rng.choice(self.eligible))
+            index = int(rng.choice(pool))
             clip = self.source.open(index)
             windows = window_starts(clip.present, self.config.window)
             anchors = anchors_of(clip, windows)

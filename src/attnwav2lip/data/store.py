@@ -9,6 +9,7 @@ Layout of a dataset root::
     clips/<id>/mel.npy        float32 (80, M) mel of audio.wav, cached so no sample recomputes it
     clips/<id>/meta.json      fps, frames, size, source, missing frame indices, box statistics
     clips/<id>/boxes.npy      float32 (N, 4) the speaker's box per frame in source pixels (preprocess)
+    clips/<id>/references.npy uint8 (N, S, S, 3) the frames with another mouth (SynthTalk only, optional)
     .tmp/                     clips being written; anything found here at start-up is a leftover
 
 A clip is written in a temporary folder, renamed into place, and only then appended to the
@@ -188,6 +189,7 @@ class StoredClip:
         self.fps = float(self.meta["fps"])
         self.present = np.ones(len(self.frames), bool)
         self.present[self.meta.get("missing", [])] = False
+        self.folder = folder
 
     @property
     def num_frames(self) -> int:
@@ -196,6 +198,13 @@ class StoredClip:
     def window(self, start: int, length: int) -> np.ndarray:
         """uint8 (length, S, S, 3) RGB frames start..start+length-1 (a copy, not a view of the map)."""
         return np.array(self.frames[start : start + length])
+
+    def rendered_window(self, start: int, length: int) -> np.ndarray:
+        """Like ``window``, from ``references.npy``: the same frames rendered with another mouth."""
+        path = self.folder / "references.npy"
+        if not path.is_file():
+            raise DatasetError(f"{path}: not found (make it with `attnwav2lip synth-references`; SynthTalk stores only)")
+        return np.array(np.load(path, mmap_mode="r")[start : start + length])
 
 
 class ClipStore:

@@ -77,6 +77,9 @@ class Wav2LipClip:
     def window(self, start: int, length: int) -> np.ndarray:
         return np.stack([read_crop(self.folder / f"{i}.jpg", self.size) for i in range(start, start + length)])
 
+    def rendered_window(self, start: int, length: int) -> np.ndarray:
+        raise DatasetError(f"{self.folder}: rendered references exist only in clip stores made from SynthTalk")
+
 
 class Wav2LipLayout:
     """The clips of one filelist of the original layout; a ``ClipSource`` for the samplers.

@@ -89,7 +89,7 @@ def network_file(path: PathLike, name: str) -> Path:
 def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
     """The (train, val) datasets of ``kind`` ("expert" or "generator") that ``data`` describes.
 
-    Augmentation applies to the training split only.
+    Augmentation and the warm-up on a few clips apply to the training split only.
     """
     from ..data import ClipStore, ExpertDataset, GeneratorDataset, Wav2LipLayout
     from ..data.augment import AugmentConfig
@@ -106,8 +106,9 @@ def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
             source = ClipStore(data.root, split=name)
         return dataset(source, sampling, seed=seed)
 
-    # validation sees the frames as inference does: never augmented
-    plain = dataclasses.replace(data.sampling, augment=AugmentConfig())
+    # validation sees the whole split as inference does: never augmented, no warm-up subset
+    plain = dataclasses.replace(data.sampling, augment=AugmentConfig(),
+                                window=dataclasses.replace(data.sampling.window, warmup_clips=0))
     return split(data.train_split, data.sampling), split(data.val_split, plain)
 
 

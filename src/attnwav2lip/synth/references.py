@@ -1,0 +1,80 @@
+"""Rendered references: every clip of a store made from a SynthTalk corpus, rendered again with
+the mouth of another sentence.
+
+A generator's reference should show the target's face in the target's pose but with a mouth that
+tells nothing of the target's: then its L1 can only be lowered by following the audio, and the
+input looks like inference's, where the reference is the frame itself saying something else. A
+real corpus can only approximate that with another window of the clip (the original), whose pose
+differs; a rendered corpus can produce it exactly. ``references.npy`` (uint8, same shape as
+``frames.npy``) is cropped with the clip's own stored boxes, frame for frame.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..data.store import DatasetError, clip_dir, read_manifest
+
+REFERENCES = "references.npy"
+
+
+def other_mouth(phones: list, fps: float, n_frames: int, offset: float, duration: float) -> np.ndarray:
+    """(n_frames, 6) mouth track of a donor sentence, started ``offset`` s in and looped over its ``duration``."""
+    from .visemes import trajectory
+
+    return trajectory(phones, (np.arange(n_frames) / fps + offset) % duration)
+
+
+def render_references(store_clip: Path, corpus: Path, source: dict[str, Any], donor: dict[str, Any],
+                      offset: float) -> np.ndarray:
+    """The frames of ``store_clip`` (cut from ``source``'s video) re-rendered with ``donor``'s mouth."""
+    from ..faces.geometry import crop_faces
+    from ..metrics.synthtalk import clip_scene
+    from .corpus import load_truth
+    from .render import render
+    from .speech import Utterance
+
+    meta = json.loads((store_clip / "meta.json").read_text(encoding="utf-8"))
+    boxes = np.load(store_clip / "boxes.npy")
+    identity, motion, size = clip_scene(load_truth(corpus, source))
+    utterance = Utterance.load(corpus / donor["audio"], corpus / donor["timeline"])
+    track = other_mouth(utterance.phones, motion.fps, len(motion), offset, utterance.duration)
+    start = int(meta["start_frame"])
+    frames = render(identity, motion, track, size=size)[start : start + int(meta["frames"])]
+    return crop_faces(frames, boxes, int(meta["size"]))
+
+
+def write_rendered_references(store: str | os.PathLike[str], corpus: str | os.PathLike[str], *,
+                              seed: int = 0) -> Iterator[str]:
+    """Write ``references.npy`` into every clip of ``store``; yields each clip id once written.
+
+    Each clip's donor is another clip of the same split with a different sentence, drawn with
+    ``seed``, and the donor's track starts at a random point, so the references' mouths are
+    unrelated to the clip's audio. Each file is written to a temporary name and renamed.
+    """
+    from .corpus import read_manifest as read_corpus
+
+    store, corpus = Path(store), Path(corpus)
+    records = {r["id"]: r for r in read_corpus(corpus)}
+    for index, clip in enumerate(read_manifest(store)):
+        folder = clip_dir(store, clip.id)
+        video = json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("video")
+        if video not in records:
+            raise DatasetError(f"{folder}: its video {video!r} is not a clip of the SynthTalk corpus {corpus}")
+        source = records[video]
+        donors = [r for r in records.values() if r["split"] == source["split"] and r["text"] != source["text"]]
+        if not donors:
+            raise DatasetError(f"{corpus}: no other sentence in split {source['split']!r} to take a mouth from")
+        rng = np.random.default_rng([seed, index])
+        donor = donors[int(rng.integers(len(donors)))]
+        references = render_references(folder, corpus, source, donor, offset=float(rng.uniform(0.0, donor["duration"])))
+        tmp = folder / f".{REFERENCES}.tmp"
+        with open(tmp, "wb") as file:
+            np.save(file, references)
+        os.replace(tmp, folder / REFERENCES)
+        yield clip.id
