@@ -35,6 +35,7 @@ MANIFEST = "manifest.jsonl"
 VIDEOS = "videos.jsonl"
 CLIPS = "clips"
 TMP = ".tmp"
+REFERENCES = "references.npy"  # optional: the frames rendered with another mouth (attnwav2lip.synth.references)
 
 
 class DatasetError(AttnWav2LipError):
@@ -201,7 +202,7 @@ class StoredClip:
 
     def rendered_window(self, start: int, length: int) -> np.ndarray:
         """Like ``window``, from ``references.npy``: the same frames rendered with another mouth."""
-        path = self.folder / "references.npy"
+        path = self.folder / REFERENCES
         if not path.is_file():
             raise DatasetError(f"{path}: not found (make it with `attnwav2lip synth-references`; SynthTalk stores only)")
         return np.array(np.load(path, mmap_mode="r")[start : start + length])

@@ -14,16 +14,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from ..data.store import DatasetError, clip_dir, read_manifest
+from ..data.store import REFERENCES, DatasetError, clip_dir, read_manifest
 
-REFERENCES = "references.npy"
+if TYPE_CHECKING:
+    from .speech import Phone
 
 
-def other_mouth(phones: list, fps: float, n_frames: int, offset: float, duration: float) -> np.ndarray:
+def other_mouth(phones: Sequence["Phone"], fps: float, n_frames: int, offset: float, duration: float) -> np.ndarray:
     """(n_frames, 6) mouth track of a donor sentence, started ``offset`` s in and looped over its ``duration``."""
     from .visemes import trajectory
 
