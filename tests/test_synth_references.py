@@ -36,8 +36,9 @@ def test_own_mouth_reproduces_the_stored_crops(synth_store: tuple[Path, Path]) -
     corpus, store = synth_store
     clip = read_manifest(store)[0]
     folder = clip_dir(store, clip.id)
-    source = {r["id"]: r for r in read_corpus(corpus)}[json.loads((folder / "meta.json").read_text())["video"]]
-    rendered = render_references(folder, corpus, source, source, offset=0.0)
+    meta = json.loads((folder / "meta.json").read_text())
+    source = {r["id"]: r for r in read_corpus(corpus)}[meta["video"]]
+    rendered = render_references(folder, meta, corpus, source, source, offset=0.0)
     frames = np.load(folder / "frames.npy")
     assert rendered.shape == frames.shape and rendered.dtype == np.uint8
     assert mean_abs(rendered, frames) < 0.03  # only the video codec between them

@@ -31,16 +31,16 @@ def other_mouth(phones: Sequence["Phone"], fps: float, n_frames: int, offset: fl
     return trajectory(phones, (np.arange(n_frames) / fps + offset) % duration)
 
 
-def render_references(store_clip: Path, corpus: Path, source: dict[str, Any], donor: dict[str, Any],
-                      offset: float) -> np.ndarray:
-    """The frames of ``store_clip`` (cut from ``source``'s video) re-rendered with ``donor``'s mouth."""
+def render_references(store_clip: Path, meta: dict[str, Any], corpus: Path, source: dict[str, Any],
+                      donor: dict[str, Any], offset: float) -> np.ndarray:
+    """The frames of ``store_clip`` (its ``meta.json`` as ``meta``; cut from ``source``'s video)
+    re-rendered with ``donor``'s mouth."""
     from ..faces.geometry import crop_faces
     from ..metrics.synthtalk import clip_scene
     from .corpus import load_truth
     from .render import render
     from .speech import Utterance
 
-    meta = json.loads((store_clip / "meta.json").read_text(encoding="utf-8"))
     boxes = np.load(store_clip / "boxes.npy")
     identity, motion, size = clip_scene(load_truth(corpus, source))
     utterance = Utterance.load(corpus / donor["audio"], corpus / donor["timeline"])
@@ -62,18 +62,21 @@ def write_rendered_references(store: str | os.PathLike[str], corpus: str | os.Pa
 
     store, corpus = Path(store), Path(corpus)
     records = {r["id"]: r for r in read_corpus(corpus)}
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    for record in records.values():
+        by_split.setdefault(record["split"], []).append(record)
     for index, clip in enumerate(read_manifest(store)):
         folder = clip_dir(store, clip.id)
-        video = json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("video")
-        if video not in records:
-            raise DatasetError(f"{folder}: its video {video!r} is not a clip of the SynthTalk corpus {corpus}")
-        source = records[video]
-        donors = [r for r in records.values() if r["split"] == source["split"] and r["text"] != source["text"]]
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("video") not in records:
+            raise DatasetError(f"{folder}: its video {meta.get('video')!r} is not a clip of the SynthTalk corpus {corpus}")
+        source = records[meta["video"]]
+        donors = [r for r in by_split[source["split"]] if r["text"] != source["text"]]
         if not donors:
             raise DatasetError(f"{corpus}: no other sentence in split {source['split']!r} to take a mouth from")
         rng = np.random.default_rng([seed, index])
         donor = donors[int(rng.integers(len(donors)))]
-        references = render_references(folder, corpus, source, donor, offset=float(rng.uniform(0.0, donor["duration"])))
+        references = render_references(folder, meta, corpus, source, donor, offset=float(rng.uniform(0.0, donor["duration"])))
         tmp = folder / f".{REFERENCES}.tmp"
         with open(tmp, "wb") as file:
             np.save(file, references)
