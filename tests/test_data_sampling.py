@@ -149,6 +149,16 @@ def test_warmup_draws_from_the_first_clips_then_from_all(tmp_path: Path) -> None
         assert {sampler.expert(epoch, i).clip for i in range(60)} == expected
     with pytest.raises(ValueError, match="warmup"):
         WindowConfig(warmup_clips=-1)
+    with pytest.raises(ValueError, match="warmup"):
+        WindowConfig(warmup_stages=0)
+
+
+def test_warmup_stages_double_the_pool(tmp_path: Path) -> None:
+    make_store(tmp_path, [30, 26, 28, 27, 29, 31])
+    config = WindowConfig(warmup_clips=1, warmup_epochs=2, warmup_stages=3)
+    sampler = WindowSampler(ClipStore(tmp_path), config, seed=0)
+    for epoch, expected in ((1, {0}), (2, {0, 1}), (5, {0, 1, 2, 3}), (6, set(range(6)))):
+        assert {sampler.generator(epoch, i).clip for i in range(80)} == expected
 
 
 def test_expert_positives_and_negatives(tmp_path: Path) -> None:

@@ -150,6 +150,25 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
     assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
 
 
+def test_freeze_bn_keeps_running_statistics_and_trains_the_affine_parameters(store: Path, expert_file: Path) -> None:
+    from attnwav2lip.models import Generator
+    from attnwav2lip.train.generator_task import GeneratorTask
+    from attnwav2lip.train.runtime import start
+
+    config = with_overrides(tiny_generator_config(store), {"optim.freeze_bn": True})
+    generator = Generator(config.model)
+    task = GeneratorTask(generator, load_model(expert_file, kind="expert"), None, config, start(config.runtime))
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    stats = [(m.running_mean.clone(), m.weight.detach().clone()) for m in norms]
+    train_set, _ = build_datasets(config.data, "generator", seed=0)
+    batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
+    task.set_training(True)
+    assert generator.training and not any(m.training for m in norms)
+    task.train_step([batch])
+    assert all(torch.equal(m.running_mean, mean) for m, (mean, _) in zip(norms, stats))
+    assert any(not torch.equal(m.weight, weight) for m, (_, weight) in zip(norms, stats))
+
+
 def test_audio_gain_is_zero_for_a_generator_deaf_to_its_audio(store: Path, expert_file: Path) -> None:
     from attnwav2lip.models import Generator
     from attnwav2lip.train.generator_task import GeneratorTask

@@ -16,7 +16,7 @@ Rules (T = window length, 5; every mel crop is 16 columns, cut from the clip's c
   ``reference_gap``, a start within a range of distances from s; or, with ``reference:
   rendered``, the target's own frames rendered with another sentence's mouth (SynthTalk stores).
 Clips whose windows never satisfy the rules are redrawn, as the original's rejection loop does.
-With ``warmup_clips``, epochs before ``warmup_epochs`` draw from the first eligible clips only.
+With ``warmup_clips``, early epochs draw from the first eligible clips only, a pool that may double in stages.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ class WindowConfig:
     so that the reference's pose is close to the target's while its mouth is another.
 
     ``warmup_clips`` > 0: the epochs before ``warmup_epochs`` draw only from the first
-    ``warmup_clips`` eligible clips (not in the original). A generator that sees few faces soon
+    ``warmup_clips`` eligible clips (not in the original); with ``warmup_stages`` = S > 1 the pool
+    then doubles every ``warmup_epochs`` epochs, S times in all, before the whole split is drawn. A generator that sees few faces soon
     knows them, and what its L1 still misses is the mouth, which only the audio predicts; on the
     whole corpus the faces take all its early steps (docs/training.md).
     """
@@ -82,6 +83,7 @@ class WindowConfig:
     reference_gap: tuple[int, int] | None = None
     warmup_clips: int = 0
     warmup_epochs: int = 0
+    warmup_stages: int = 1
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -90,8 +92,9 @@ class WindowConfig:
             raise ValueError(f"reference must be one of {'|'.join(REFERENCES)}, got {self.reference!r}")
         if self.reference == "rendered" and self.reference_gap is not None:
             raise ValueError("reference_gap applies to window references only, not to rendered ones")
-        if self.warmup_clips < 0 or self.warmup_epochs < 0:
-            raise ValueError(f"warmup_clips and warmup_epochs must be >= 0, got {self.warmup_clips}, {self.warmup_epochs}")
+        if self.warmup_clips < 0 or self.warmup_epochs < 0 or self.warmup_stages < 1:
+            raise ValueError(f"warmup_clips and warmup_epochs must be >= 0 and warmup_stages >= 1, got "
+                             f"{self.warmup_clips}, {self.warmup_epochs}, {self.warmup_stages}")
         if self.reference_gap is not None:
             lo, hi = self.reference_gap
             if not 1 <= lo <= hi:
@@ -208,9 +211,12 @@ class WindowSampler:
         return windows[ok]
 
     def clips(self, epoch: int) -> np.ndarray:
-        """The eligible clips that ``epoch`` draws from: the first ``warmup_clips`` during the warm-up."""
-        if self.config.warmup_clips and epoch < self.config.warmup_epochs:
-            return self.eligible[: self.config.warmup_clips]
+        """The eligible clips that ``epoch`` draws from: during the warm-up, the first ``warmup_clips``
+        doubled once per completed stage."""
+        config = self.config
+        stage = epoch // config.warmup_epochs if config.warmup_epochs else config.warmup_stages
+        if config.warmup_clips and stage < config.warmup_stages:
+            return self.eligible[: config.warmup_clips << stage]
         return self.eligible
 
     def _draw_clip(

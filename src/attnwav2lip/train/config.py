@@ -59,10 +59,18 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
-    """Adam for the trained network (the original: lr 1e-4; betas (0.5, 0.999) in the HQ script)."""
+    """Adam for the trained network (the original: lr 1e-4; betas (0.5, 0.999) in the HQ script).
+
+    ``freeze_bn`` (not in the original): the network's BatchNorm layers normalise with, and keep,
+    the running statistics of the checkpoint it starts from, while their scale and shift still
+    learn. Training then optimises the function that validation and inference run, instead of one
+    whose output depends on the other windows of a small batch. Meant for fine-tuning a network
+    whose statistics are already trained.
+    """
 
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.999)
+    freeze_bn: bool = False
 
     def __post_init__(self) -> None:
         if not self.lr > 0 or len(self.betas) != 2:

@@ -9,7 +9,7 @@ from torch import nn
 
 from .config import OptimConfig
 from .losses import cosine_bce, sync_accuracy
-from .runtime import Runtime, no_sync, unwrap
+from .runtime import Runtime, no_sync, set_training, unwrap
 from .trainer import Batch, SingleOptimizerTask
 
 
@@ -20,12 +20,13 @@ class ExpertTask(SingleOptimizerTask):
         self.runtime = runtime
         self.expert = runtime.prepare(expert)
         self.optimizer = torch.optim.Adam(self.expert.parameters(), lr=optim.lr, betas=optim.betas)
+        self.freeze_bn = optim.freeze_bn
 
     def networks(self) -> dict[str, nn.Module]:
         return {"expert": unwrap(self.expert)}
 
     def set_training(self, mode: bool) -> None:
-        self.expert.train(mode)
+        set_training(self.expert, mode, freeze_bn=self.freeze_bn)
 
     def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)

@@ -18,7 +18,7 @@ from torch import nn
 from .adversarial import Adversary
 from .config import TrainConfig
 from .losses import l1, lower_half
-from .runtime import Runtime, no_sync, unwrap
+from .runtime import Runtime, no_sync, set_training, unwrap
 from .samples import sample_grid, write_png
 from .sync import FrozenExpert, SyncWeight
 from .trainer import Batch
@@ -36,6 +36,7 @@ class GeneratorTask:
         self.gan = config.gan
         self.sync_weight = SyncWeight(config.sync)
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas)
+        self.freeze_bn = config.optim.freeze_bn
 
     @property
     def beta(self) -> float:
@@ -56,7 +57,7 @@ class GeneratorTask:
         return [self.optimizer] + ([self.adversary.optimizer] if self.adversary is not None else [])
 
     def set_training(self, mode: bool) -> None:
-        self.generator.train(mode)
+        set_training(self.generator, mode, freeze_bn=self.freeze_bn)
 
     def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
         alpha, beta, n = self.sync_weight.value, self.beta, len(micro_batches)

@@ -98,6 +98,15 @@ def unwrap(module: nn.Module) -> nn.Module:
     return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
 
 
+def set_training(module: nn.Module, mode: bool, *, freeze_bn: bool = False) -> None:
+    """``module.train(mode)``, with every BatchNorm kept in eval mode when ``freeze_bn``."""
+    module.train(mode)
+    if mode and freeze_bn:
+        for layer in module.modules():
+            if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                layer.eval()
+
+
 def no_sync(module: nn.Module, last: bool) -> contextlib.AbstractContextManager[None]:
     """Skip DDP's gradient all-reduce on all but the last micro-batch of an accumulated step."""
     if last or not isinstance(module, nn.parallel.DistributedDataParallel):
