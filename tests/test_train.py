@@ -142,3 +142,5 @@ def test_config_checks() -> None:
     with pytest.raises(ConfigError, match="< 1"):
         with_overrides(TrainConfig(), {"sync.weight": 0.5, "gan.weight": 0.5})
     assert with_overrides(TrainConfig(), {"model.attention": "spatial"}).model.attention == "spatial"
+    with pytest.raises(ConfigError, match="freeze_bn_at"):
+        with_overrides(TrainConfig(), {"schedule.freeze_bn_at": -1})

@@ -150,23 +150,19 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
     assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
 
 
-def test_freeze_bn_keeps_running_statistics_and_trains_the_affine_parameters(store: Path, expert_file: Path) -> None:
-    from attnwav2lip.models import Generator
-    from attnwav2lip.train.generator_task import GeneratorTask
-    from attnwav2lip.train.runtime import start
-
-    config = with_overrides(tiny_generator_config(store), {"optim.freeze_bn": True})
-    generator = Generator(config.model)
-    task = GeneratorTask(generator, load_model(expert_file, kind="expert"), None, config, start(config.runtime))
-    norms = [m for m in generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    stats = [(m.running_mean.clone(), m.weight.detach().clone()) for m in norms]
-    train_set, _ = build_datasets(config.data, "generator", seed=0)
-    batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
-    task.set_training(True)
-    assert generator.training and not any(m.training for m in norms)
-    task.train_step([batch])
-    assert all(torch.equal(m.running_mean, mean) for m, (mean, _) in zip(norms, stats))
-    assert any(not torch.equal(m.weight, weight) for m, (_, weight) in zip(norms, stats))
+@pytest.mark.parametrize("freeze_bn_at", [None, 1])
+def test_freeze_bn_at_keeps_the_running_statistics_and_trains_the_affine_parameters(
+        store: Path, expert_file: Path, tmp_path: Path, freeze_bn_at: int | None) -> None:
+    config = with_overrides(tiny_generator_config(store, max_steps=2), {
+        "schedule.freeze_bn_at": freeze_bn_at, "schedule.checkpoint_every": 1, "gan.enabled": False})
+    train_generator(config, tmp_path, expert=expert_file)
+    first, second = (
+        {name: m for name, m in load_model(tmp_path / "checkpoints" / f"step_00000000{k}" / "generator.safetensors",
+                                           kind="generator").named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+        for k in (1, 2))
+    same_statistics = all(torch.equal(m.running_mean, second[name].running_mean) for name, m in first.items())
+    assert same_statistics == (freeze_bn_at is not None)
+    assert any(not torch.equal(m.weight, second[name].weight) for name, m in first.items())
 
 
 def test_audio_gain_is_zero_for_a_generator_deaf_to_its_audio(store: Path, expert_file: Path) -> None:

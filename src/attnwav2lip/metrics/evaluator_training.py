@@ -40,7 +40,7 @@ from torch.utils.data import Dataset
 from ..errors import ConfigError
 from ..models import EvaluatorConfig
 from ..train.config import DataConfig, OptimConfig, RuntimeConfig, ScheduleConfig
-from ..train.runtime import Runtime, no_sync, unwrap
+from ..train.runtime import Runtime, no_sync, set_training, unwrap
 from ..train.trainer import SingleOptimizerTask
 from .lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
 
@@ -212,8 +212,8 @@ class EvaluatorTask(SingleOptimizerTask):
     def networks(self) -> dict[str, nn.Module]:
         return {"evaluator": unwrap(self.pair_net).evaluator}
 
-    def set_training(self, mode: bool) -> None:
-        self.pair_net.train(mode)
+    def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
+        set_training(self.pair_net, mode, freeze_bn=freeze_bn)
 
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The objective's loss, and per sample whether the evaluator got it right.

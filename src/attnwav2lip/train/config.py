@@ -59,18 +59,10 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
-    """Adam for the trained network (the original: lr 1e-4; betas (0.5, 0.999) in the HQ script).
-
-    ``freeze_bn`` (not in the original): the network's BatchNorm layers normalise with, and keep,
-    the running statistics of the checkpoint it starts from, while their scale and shift still
-    learn. Training then optimises the function that validation and inference run, instead of one
-    whose output depends on the other windows of a small batch. Meant for fine-tuning a network
-    whose statistics are already trained.
-    """
+    """Adam for the trained network (the original: lr 1e-4; betas (0.5, 0.999) in the HQ script)."""
 
     lr: float = 1e-4
     betas: tuple[float, float] = (0.9, 0.999)
-    freeze_bn: bool = False
 
     def __post_init__(self) -> None:
         if not self.lr > 0 or len(self.betas) != 2:
@@ -88,6 +80,11 @@ class ScheduleConfig:
     ``lr_decay_at``: global steps at which every optimiser's learning rate is multiplied by
     ``lr_decay`` (step decay; the original never decays). The rate is recomputed from the recipe at
     every step, so a run resumed with a new recipe follows the new schedule, never the saved rate.
+    ``freeze_bn_at`` (not in the original): from this global step on (0: from the first), the trained
+    network's BatchNorm layers normalise with, and keep, their running statistics while their scale
+    and shift still learn. Training then optimises the function that validation and inference run,
+    not one whose output depends on the other windows of a small batch, and a change of training
+    data (the end of a warm-up) no longer shifts every layer's normalisation at once.
     """
 
     max_steps: int = 100_000
@@ -98,6 +95,7 @@ class ScheduleConfig:
     keep_checkpoints: int = 0
     lr_decay_at: tuple[int, ...] = ()
     lr_decay: float = 0.1
+    freeze_bn_at: int | None = None
 
     def __post_init__(self) -> None:
         values = (self.max_steps, self.eval_every, self.checkpoint_every, self.val_batches, self.log_every)
@@ -106,10 +104,16 @@ class ScheduleConfig:
         if not 0 < self.lr_decay <= 1 or any(step < 1 for step in self.lr_decay_at):
             raise ConfigError(f"schedule: lr_decay must be in (0, 1] and lr_decay_at steps >= 1, got "
                               f"{self.lr_decay}, {self.lr_decay_at}")
+        if self.freeze_bn_at is not None and self.freeze_bn_at < 0:
+            raise ConfigError(f"schedule: freeze_bn_at must be >= 0, got {self.freeze_bn_at}")
 
     def lr_factor(self, step: int) -> float:
         """The multiplier of the recipe's learning rates for optimiser step ``step`` (0-based)."""
         return self.lr_decay ** sum(step >= boundary for boundary in self.lr_decay_at)
+
+    def bn_frozen(self, step: int) -> bool:
+        """Whether optimiser step ``step`` (0-based) trains with frozen BatchNorm statistics."""
+        return self.freeze_bn_at is not None and step >= self.freeze_bn_at
 
 
 @dataclasses.dataclass(frozen=True)

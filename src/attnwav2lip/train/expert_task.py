@@ -20,13 +20,12 @@ class ExpertTask(SingleOptimizerTask):
         self.runtime = runtime
         self.expert = runtime.prepare(expert)
         self.optimizer = torch.optim.Adam(self.expert.parameters(), lr=optim.lr, betas=optim.betas)
-        self.freeze_bn = optim.freeze_bn
 
     def networks(self) -> dict[str, nn.Module]:
         return {"expert": unwrap(self.expert)}
 
-    def set_training(self, mode: bool) -> None:
-        set_training(self.expert, mode, freeze_bn=self.freeze_bn)
+    def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
+        set_training(self.expert, mode, freeze_bn=freeze_bn)
 
     def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)

@@ -36,7 +36,6 @@ class GeneratorTask:
         self.gan = config.gan
         self.sync_weight = SyncWeight(config.sync)
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas)
-        self.freeze_bn = config.optim.freeze_bn
 
     @property
     def beta(self) -> float:
@@ -56,8 +55,8 @@ class GeneratorTask:
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer] + ([self.adversary.optimizer] if self.adversary is not None else [])
 
-    def set_training(self, mode: bool) -> None:
-        set_training(self.generator, mode, freeze_bn=self.freeze_bn)
+    def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
+        set_training(self.generator, mode, freeze_bn=freeze_bn)
 
     def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
         alpha, beta, n = self.sync_weight.value, self.beta, len(micro_batches)

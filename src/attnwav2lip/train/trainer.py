@@ -36,8 +36,8 @@ class Task(Protocol):
     def optimizers(self) -> list[torch.optim.Optimizer]:
         """Every optimiser, as built from the recipe (the trainer scales their rates by the schedule)."""
 
-    def set_training(self, mode: bool) -> None:
-        """Switch the trained networks between train and eval mode."""
+    def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
+        """Switch the trained networks between train and eval mode (BatchNorm kept in eval when ``freeze_bn``)."""
 
     def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
         """One optimiser step over this process's share of a global batch; returns scalar metrics."""
@@ -126,7 +126,7 @@ class Trainer:
             while self.step < self.schedule.max_steps:
                 tick = time.perf_counter()
                 for batch in self._epoch_batches():
-                    self.task.set_training(True)
+                    self.task.set_training(True, freeze_bn=self.schedule.bn_frozen(self.step))
                     self._set_learning_rates()
                     window.append(self.task.train_step(_split(self._to_device(batch), self.data.grad_accum)))
                     self.step += 1
