@@ -13,6 +13,9 @@ L1 over the lower half and over a mouth box (rows 60-90, columns 28-68 of 96):
 - ``change``: how much the output moves when the audio changes, right or wrong.
 
 The first line holds two baselines: copying the training reference, and the target itself.
+``--stages`` also prints where the audio fades: per stage (mel encoder, each decoder block after
+its attention, output), the relative change ||f(right) - f(wrong)|| / ||f(right)|| of its
+activations on the training references.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=96)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stages", action="store_true", help="also print the audio's share per stage")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
@@ -62,6 +66,34 @@ def main() -> None:
             r, w, c = _mean(right), _mean(wrong), _mean(change)
             print(f"{str(path)[-48:]:<48} {name:<9} {r[0]:.4f} / {r[1]:.4f} "
                   f"{w[0] - r[0]:+.5f} / {w[1] - r[1]:+.5f} {c[0]:.5f} / {c[1]:.5f}")
+        if args.stages:
+            shares = _stage_shares(generator, batches)
+            print("  audio's share per stage: " + "  ".join(f"{k} {v:.3f}" for k, v in shares.items()))
+
+
+def _stage_shares(generator: torch.nn.Module, batches: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+    """Relative change of each stage's activations when every window gets another window's audio."""
+    stages = {"mel": generator.audio_encoder,
+              **{f"dec{i}": attend for i, attend in enumerate(generator.decoder_attention)},
+              "out": generator.output_block}
+    captured: dict[str, torch.Tensor] = {}
+    handles = [module.register_forward_hook(lambda _m, _i, out, name=name: captured.__setitem__(name, out))
+               for name, module in stages.items()]
+    moved = dict.fromkeys(stages, 0.0)
+    norms = dict.fromkeys(stages, 0.0)
+    try:
+        with torch.no_grad():
+            for b in batches:
+                generator(b["indiv_mels"], b["faces"])
+                right = dict(captured)
+                generator(b["indiv_mels"].roll(1, dims=0), b["faces"])
+                for name in stages:
+                    moved[name] += (captured[name] - right[name]).norm().item() ** 2
+                    norms[name] += right[name].norm().item() ** 2
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: (moved[name] / norms[name]) ** 0.5 for name in stages}
 
 
 def _self_reference(batch: dict[str, torch.Tensor]) -> torch.Tensor:
