@@ -16,7 +16,8 @@ Rules (T = window length, 5; every mel crop is 16 columns, cut from the clip's c
   ``reference_gap``, a start within a range of distances from s; or, with ``reference:
   rendered``, the target's own frames rendered with another sentence's mouth (SynthTalk stores).
 Clips whose windows never satisfy the rules are redrawn, as the original's rejection loop does.
-With ``warmup_clips``, early epochs draw from the first eligible clips only, a pool that may double in stages.
+With ``warmup_clips``, early epochs draw from the first eligible clips only, a pool that may
+double in stages.
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ class WindowConfig:
 
     ``warmup_clips`` > 0: the epochs before ``warmup_epochs`` draw only from the first
     ``warmup_clips`` eligible clips (not in the original); with ``warmup_stages`` = S > 1 the pool
-    then doubles every ``warmup_epochs`` epochs, S times in all, before the whole split is drawn. A generator that sees few faces soon
-    knows them, and what its L1 still misses is the mouth, which only the audio predicts; on the
-    whole corpus the faces take all its early steps (docs/training.md).
+    then doubles every ``warmup_epochs`` epochs, S times in all, before the whole split is drawn.
+    A generator that sees few faces soon knows them, and what its L1 still misses is the mouth,
+    which only the audio predicts; on the whole corpus the faces take all its early steps
+    (docs/training.md).
     """
 
     window: int = 5
@@ -214,10 +216,10 @@ class WindowSampler:
         """The eligible clips that ``epoch`` draws from: during the warm-up, the first ``warmup_clips``
         doubled once per completed stage."""
         config = self.config
-        stage = epoch // config.warmup_epochs if config.warmup_epochs else config.warmup_stages
-        if config.warmup_clips and stage < config.warmup_stages:
-            return self.eligible[: config.warmup_clips << stage]
-        return self.eligible
+        if not (config.warmup_clips and config.warmup_epochs):
+            return self.eligible
+        stage = epoch // config.warmup_epochs
+        return self.eligible[: config.warmup_clips << stage] if stage < config.warmup_stages else self.eligible
 
     def _draw_clip(
         self, rng: np.random.Generator, anchors_of: Callable[[ClipData, np.ndarray], np.ndarray], epoch: int
