@@ -45,13 +45,13 @@ def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int, w
     """Median wall-clock and mean process-CPU seconds of one step (CPU time / threads is what an
     idle machine's wall clock would show; on a shared machine the wall clock also counts waiting)."""
     task.set_training(True)
-    for _ in range(warmup):  # allocator and oneDNN primitive caches
-        task.train_step([batch])
+    for step in range(warmup):  # allocator and oneDNN primitive caches
+        task.train_step([batch], step)
     times = []
     cpu = time.process_time()
-    for _ in range(steps):
+    for step in range(warmup, warmup + steps):
         tick = time.perf_counter()
-        task.train_step([batch])
+        task.train_step([batch], step)
         times.append(time.perf_counter() - tick)
     return statistics.median(times), (time.process_time() - cpu) / steps
 

@@ -54,16 +54,17 @@ def test_sampler_shards_cover_each_global_batch_and_resume_mid_epoch() -> None:
 
 def test_sync_weight_rule_switches_once_and_fixed_is_on_from_the_start() -> None:
     rule = SyncWeight(SyncLossConfig(weight=0.03, threshold=0.75))
-    assert rule.value == 0.0
+    assert rule.value(0) == 0.0
     assert not rule.observe(0.80, step=3000)
-    assert rule.observe(0.74, step=6000) and rule.value == 0.03
-    assert not rule.observe(0.90, step=9000) and rule.value == 0.03  # permanent, as in the original
+    assert rule.observe(0.74, step=6000) and rule.value(6000) == 0.03
+    assert not rule.observe(0.90, step=9000) and rule.value(9000) == 0.03  # permanent, as in the original
     restored = SyncWeight(SyncLossConfig())
     restored.load_state_dict(rule.state_dict())
     assert restored.switched_at == 6000
-    fixed = SyncWeight(SyncLossConfig(schedule="fixed"))
-    fixed.load_state_dict({"switched_at": None})  # switching it on by hand when resuming a rule run
-    assert fixed.value == 0.03
+    assert SyncWeight(SyncLossConfig(schedule="fixed")).value(0) == 0.03
+    by_hand = SyncWeight(SyncLossConfig(schedule="fixed"))
+    by_hand.load_state_dict({"switched_at": None})  # switching it on by hand when resuming a rule run
+    assert by_hand.value(4000) == 0.03 and by_hand.switched_at == 4000
 
 
 @pytest.mark.parametrize("bn_mode", ["train", "eval"])

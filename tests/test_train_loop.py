@@ -145,9 +145,28 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
     assert not trained & {id(p) for p in expert.parameters()}
     train_set, _ = build_datasets(config.data, "generator", seed=0)
     batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
-    for _ in range(2):
-        assert "sync" in task.train_step([batch])
+    for step in range(2):
+        assert "sync" in task.train_step([batch], step)
     assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_restart_optimizer_starts_adam_afresh_at_the_switch(store: Path, expert_file: Path, restart: bool) -> None:
+    from attnwav2lip.models import Generator
+    from attnwav2lip.train.generator_task import GeneratorTask
+    from attnwav2lip.train.runtime import start
+
+    config = tiny_generator_config(store, sync=SyncLossConfig(restart_optimizer=restart))
+    task = GeneratorTask(Generator(config.model), load_model(expert_file, kind="expert"), None, config,
+                         start(config.runtime))
+    train_set, _ = build_datasets(config.data, "generator", seed=0)
+    batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
+    for step in range(2):
+        assert "sync" not in task.train_step([batch], step)
+    assert task.sync_weight.observe(0.1, step=2)
+    assert "sync" in task.train_step([batch], 2)
+    adam_steps = {int(s["step"]) for s in task.optimizer.state.values()}
+    assert adam_steps == ({1} if restart else {3})
 
 
 @pytest.mark.parametrize("freeze_bn_at", [None, 1])

@@ -230,7 +230,7 @@ class EvaluatorTask(SingleOptimizerTask):
         d = nn.functional.pairwise_distance(video, audio)
         return contrastive_loss(video, audio, label, self.margin), (d < self.margin / 2).float() == label
 
-    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
+    def train_step(self, micro_batches: Sequence[Batch], step: int) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for i, batch in enumerate(micro_batches):

@@ -27,7 +27,7 @@ class ExpertTask(SingleOptimizerTask):
     def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
         set_training(self.expert, mode, freeze_bn=freeze_bn)
 
-    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
+    def train_step(self, micro_batches: Sequence[Batch], step: int) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for i, batch in enumerate(micro_batches):

@@ -35,12 +35,12 @@ class GeneratorTask:
         self.adversary = adversary
         self.gan = config.gan
         self.sync_weight = SyncWeight(config.sync)
+        self.restart_optimizer = config.sync.restart_optimizer
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas)
 
-    @property
-    def beta(self) -> float:
-        """The GAN weight now: 0 without an adversary, or before alpha is on under ``gan.start: with_sync``."""
-        if self.adversary is None or (self.gan.start == "with_sync" and not self.sync_weight.active):
+    def beta(self, step: int) -> float:
+        """The GAN weight at ``step``: 0 without an adversary, or before alpha is on under ``gan.start: with_sync``."""
+        if self.adversary is None or (self.gan.start == "with_sync" and not self.sync_weight.active(step)):
             return 0.0
         return self.gan.weight
 
@@ -58,8 +58,10 @@ class GeneratorTask:
     def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
         set_training(self.generator, mode, freeze_bn=freeze_bn)
 
-    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
-        alpha, beta, n = self.sync_weight.value, self.beta, len(micro_batches)
+    def train_step(self, micro_batches: Sequence[Batch], step: int) -> dict[str, float]:
+        alpha, beta, n = self.sync_weight.value(step), self.beta(step), len(micro_batches)
+        if self.restart_optimizer and step == self.sync_weight.switched_at:
+            self.optimizer.state.clear()  # Adam re-initialises its moments (and bias correction) lazily
         self.optimizer.zero_grad(set_to_none=True)
         totals: dict[str, float] = {}
         fakes = []
@@ -102,9 +104,9 @@ class GeneratorTask:
         return metrics
 
     def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
-        """Apply the 0.75 rule to the validation's mean sync loss; record alpha from now on."""
+        """Apply the 0.75 rule to the validation's mean sync loss; record alpha for the next step."""
         self.sync_weight.observe(metrics["sync"], step)
-        return {"alpha": self.sync_weight.value}
+        return {"alpha": self.sync_weight.value(step)}
 
     def write_samples(self, batch: Batch, path: Path) -> None:
         """Only the main process draws, so the bare network runs (DDP's forward would wait for the others)."""

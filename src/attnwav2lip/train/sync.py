@@ -57,19 +57,22 @@ class SyncWeight:
 
     def __init__(self, config: SyncLossConfig) -> None:
         self.config = config
-        self.switched_at: int | None = 0 if config.schedule == "fixed" else None
+        self.switched_at: int | None = None
 
-    @property
-    def active(self) -> bool:
-        return self.switched_at is not None
+    def active(self, step: int) -> bool:
+        """Whether alpha is on at optimiser step ``step`` (0-based). A fixed schedule switches on at
+        the first step it sees: 0 in a fresh run, the resumed step when it turns alpha on by hand."""
+        if self.switched_at is None and self.config.schedule == "fixed":
+            self.switched_at = step
+        return self.switched_at is not None and step >= self.switched_at
 
-    @property
-    def value(self) -> float:
-        return self.config.weight if self.active else 0.0
+    def value(self, step: int) -> float:
+        """alpha at optimiser step ``step``."""
+        return self.config.weight if self.active(step) else 0.0
 
     def observe(self, val_sync_loss: float, step: int) -> bool:
         """Apply the rule after a validation; True when this call switched alpha on."""
-        if self.active or not val_sync_loss < self.config.threshold:
+        if self.switched_at is not None or not val_sync_loss < self.config.threshold:
             return False
         self.switched_at = step
         return True
@@ -78,6 +81,6 @@ class SyncWeight:
         return {"switched_at": self.switched_at}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the rule's state; a "fixed" schedule stays on whatever the checkpoint says."""
-        if self.config.schedule == "rule":
-            self.switched_at = state["switched_at"]
+        """Restore the switch; a "fixed" schedule resumed from a run still at alpha = 0 switches at
+        its first step."""
+        self.switched_at = state["switched_at"]

@@ -39,8 +39,9 @@ class Task(Protocol):
     def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
         """Switch the trained networks between train and eval mode (BatchNorm kept in eval when ``freeze_bn``)."""
 
-    def train_step(self, micro_batches: Sequence[Batch]) -> dict[str, float]:
-        """One optimiser step over this process's share of a global batch; returns scalar metrics."""
+    def train_step(self, micro_batches: Sequence[Batch], step: int) -> dict[str, float]:
+        """Optimiser step ``step`` (0-based, global) over this process's share of a global batch;
+        returns scalar metrics. Loss weights that follow the schedule are functions of ``step``."""
 
     def validation_step(self, batch: Batch) -> dict[str, float]:
         """Metrics of one validation batch (called under ``torch.no_grad`` in eval mode)."""
@@ -128,7 +129,7 @@ class Trainer:
                 for batch in self._epoch_batches():
                     self.task.set_training(True, freeze_bn=self.schedule.bn_frozen(self.step))
                     self._set_learning_rates()
-                    window.append(self.task.train_step(_split(self._to_device(batch), self.data.grad_accum)))
+                    window.append(self.task.train_step(_split(self._to_device(batch), self.data.grad_accum), self.step))
                     self.step += 1
                     self._advance()
                     progress.update(1)
