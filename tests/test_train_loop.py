@@ -131,20 +131,23 @@ def test_resume_is_bitwise_exact(store: Path, expert_file: Path, tmp_path: Path)
     assert all(torch.equal(oa[i]["exp_avg"], ob[i]["exp_avg"]) for i in oa)
 
 
-def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
+def generator_task_and_batch(config: TrainConfig, expert: torch.nn.Module) -> tuple[object, dict[str, torch.Tensor]]:
+    """A GAN-less generator task on ``config`` and a batch of its first two training windows."""
     from attnwav2lip.models import Generator
     from attnwav2lip.train.generator_task import GeneratorTask
     from attnwav2lip.train.runtime import start
 
-    config = tiny_generator_config(store)
-    runtime = start(config.runtime)
+    task = GeneratorTask(Generator(config.model), expert, None, config, start(config.runtime))
+    train_set, _ = build_datasets(config.data, "generator", seed=0)
+    return task, {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
+
+
+def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
     expert = load_model(expert_file, kind="expert")
     before = {k: v.clone() for k, v in expert.state_dict().items()}
-    task = GeneratorTask(Generator(config.model), expert, None, config, runtime)
+    task, batch = generator_task_and_batch(tiny_generator_config(store), expert)
     trained = {id(p) for group in task.optimizer.param_groups for p in group["params"]}
     assert not trained & {id(p) for p in expert.parameters()}
-    train_set, _ = build_datasets(config.data, "generator", seed=0)
-    batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
     for step in range(2):
         assert "sync" in task.train_step([batch], step)
     assert all(torch.equal(before[k], v) for k, v in expert.state_dict().items())
@@ -152,15 +155,8 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
 
 @pytest.mark.parametrize("restart", [False, True])
 def test_restart_optimizer_starts_adam_afresh_at_the_switch(store: Path, expert_file: Path, restart: bool) -> None:
-    from attnwav2lip.models import Generator
-    from attnwav2lip.train.generator_task import GeneratorTask
-    from attnwav2lip.train.runtime import start
-
     config = tiny_generator_config(store, sync=SyncLossConfig(restart_optimizer=restart))
-    task = GeneratorTask(Generator(config.model), load_model(expert_file, kind="expert"), None, config,
-                         start(config.runtime))
-    train_set, _ = build_datasets(config.data, "generator", seed=0)
-    batch = {k: torch.stack([train_set[i][k] for i in range(2)]) for k in train_set[0]}
+    task, batch = generator_task_and_batch(config, load_model(expert_file, kind="expert"))
     for step in range(2):
         assert "sync" not in task.train_step([batch], step)
     assert task.sync_weight.observe(0.1, step=2)

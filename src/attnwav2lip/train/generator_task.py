@@ -35,7 +35,6 @@ class GeneratorTask:
         self.adversary = adversary
         self.gan = config.gan
         self.sync_weight = SyncWeight(config.sync)
-        self.restart_optimizer = config.sync.restart_optimizer
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.optim.lr, betas=config.optim.betas)
 
     def beta(self, step: int) -> float:
@@ -60,7 +59,7 @@ class GeneratorTask:
 
     def train_step(self, micro_batches: Sequence[Batch], step: int) -> dict[str, float]:
         alpha, beta, n = self.sync_weight.value(step), self.beta(step), len(micro_batches)
-        if self.restart_optimizer and step == self.sync_weight.switched_at:
+        if self.sync_weight.config.restart_optimizer and step == self.sync_weight.switched_at:
             self.optimizer.state.clear()  # Adam re-initialises its moments (and bias correction) lazily
         self.optimizer.zero_grad(set_to_none=True)
         totals: dict[str, float] = {}

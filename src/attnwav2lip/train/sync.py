@@ -64,7 +64,7 @@ class SyncWeight:
         the first step it sees: 0 in a fresh run, the resumed step when it turns alpha on by hand."""
         if self.switched_at is None and self.config.schedule == "fixed":
             self.switched_at = step
-        return self.switched_at is not None and step >= self.switched_at
+        return self.switched_at is not None
 
     def value(self, step: int) -> float:
         """alpha at optimiser step ``step``."""
