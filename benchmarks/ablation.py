@@ -214,8 +214,8 @@ def markdown(summary: Sequence[Row], differences: Sequence[Row], *, budget: Sequ
         ("Per-run budget: " if len(budget) == 1 else "**The runs' budgets differ:** ") + "; ".join(budget) + ".", "",
         f"Seeds: {len(seeds)} ({' '.join(map(str, seeds))}). Test pairs: {pairs} (split `{split}`), the same "
         f"pairs for every run. LSE is \"LSE (SynthTalk evaluator)\" ({evaluator}); PSNR, SSIM and L1 compare "
-        "the lower face with the rendered truth. The scorer's own tables, with the rendered truth and the "
-        "do-nothing input as reference rows: `synthtalk_summary.md`.", "",
+        "the lower face with the rendered truth. The scorer's own tables, with the rendered truth, the truth "
+        "at 96 px and the do-nothing input as reference rows: `synthtalk_summary.md`.", "",
         "## Per variant", "",
         "Mean ± std over seeds of each run's mean over test pairs (val: the run's last validation).", "",
         "| variant | runs | " + " | ".join(f"{label} {arrows[d]}" for _, label, d in metrics) + " |",
@@ -263,7 +263,7 @@ def score_runs(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path
                pair_seed: int, out: Path) -> list[Row]:
     """Every run's final generator on the same SynthTalk cross pairs (one ``score_synthtalk`` call).
 
-    Writes the scorer's own tables (with its ground-truth and do-nothing reference rows) as
+    Writes the scorer's own tables (with its reference rows) as
     ``OUT/synthtalk*``; returns one row per run and successfully scored pair.
     """
     from attnwav2lip.metrics.synthtalk import METRIC_NAMES, score_synthtalk

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from attnwav2lip.metrics.ground_truth import mouth_metrics, ssim
+from attnwav2lip.metrics.ground_truth import mouth_metrics, region_l1, ssim
 
 
 def _pair(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -53,3 +53,12 @@ def test_region_only_and_edge_cases() -> None:
         mouth_metrics(pred, true, (90, 0, 100, 10))
     with pytest.raises(ValueError, match="11x11"):
         mouth_metrics(pred, true, (0, 0, 8, 8))
+
+
+def test_region_l1_agrees_with_mouth_metrics_and_takes_small_regions() -> None:
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(0, 256, (3, 40, 50, 3), dtype=np.uint8) for _ in range(2))
+    boxes = np.array([[5, 6, 30, 33], [0, 0, 50, 40], [10, 12, 45, 38]])
+    assert region_l1(a, b, boxes) == pytest.approx(mouth_metrics(a, b, boxes).l1)
+    expected = np.mean([np.abs(a[k, 2:5, 3:7].astype(float) - b[k, 2:5, 3:7]).mean() / 255 for k in range(3)])
+    assert region_l1(a, b, (3, 2, 7, 5)) == pytest.approx(expected)  # 4x3 pixels: too small for SSIM

@@ -13,7 +13,7 @@ pytest.importorskip("espeakng_loader")
 
 from attnwav2lip.errors import ConfigError  # noqa: E402
 from attnwav2lip.metrics.synthtalk import (  # noqa: E402
-    GROUND_TRUTH, INPUT, METRIC_NAMES, checkpoint_rows, draw_pairs, score_synthtalk,
+    GROUND_TRUTH, INPUT, METRIC_NAMES, TRUTH_AT_FACE_SIZE, checkpoint_rows, draw_pairs, score_synthtalk,
 )
 from attnwav2lip.synth.corpus import CorpusConfig, write_corpus  # noqa: E402
 
@@ -83,7 +83,7 @@ def test_checkpoint_rows_are_named_by_file() -> None:
 
 def test_every_row_is_scored_on_every_pair(report) -> None:
     report, _ = report
-    assert report.rows == ("tiny", "module", GROUND_TRUTH, INPUT) and report.generators == ("tiny", "module")
+    assert report.rows == ("tiny", "module", GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT) and report.generators == ("tiny", "module")
     assert report.label == "SynthTalk evaluator" and len(report.pairs) == 2
     for scores in report.results.values():
         assert [s.pair for s in scores] == [0, 1] and all(s.ok for s in scores)
@@ -102,8 +102,16 @@ def test_the_truth_row_matches_the_truth_up_to_the_codec(report) -> None:
         assert t.silent_opening_error < 0.05  # measured against itself, only codec noise remains
     # the estimator follows the rendered mouth (not on every face at 128 px: docs/evaluation.md)
     assert max(t.opening_corr for t in truth) > 0.5
-    for row in ("tiny", "module", "ground_truth"):
+    for row in ("tiny", "module", "ground_truth", "truth_at_96_px"):
         assert sorted(p.name for p in (work / row).iterdir()) == ["0000.mp4", "0001.mp4"]
+
+
+def test_truth_at_96_px_lies_between_the_truth_and_doing_nothing(report) -> None:
+    """The generator's resolution costs detail, and the blend keeps the source outside the mouth."""
+    report, _ = report
+    truth, at_96, do_nothing = (report.results[row] for row in (GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT))
+    for t, r, d in zip(truth, at_96, do_nothing):
+        assert t.l1 < r.l1 < d.l1 and t.mouth_l1 < r.mouth_l1 < d.mouth_l1
 
 
 def test_random_generators_score_below_the_truth(report) -> None:
@@ -121,7 +129,7 @@ def test_tables_are_written(report, tmp_path: Path) -> None:
     assert [p.name for p in written] == ["st.csv", "st_summary.csv", "st_summary.md", "st_comparison.csv", "st_comparison.md"]
     with open(tmp_path / "st.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 8 and {r["row"] for r in rows} == set(report.rows)
+    assert len(rows) == 10 and {r["row"] for r in rows} == set(report.rows)
     with open(tmp_path / "st_summary.csv", newline="") as handle:
         summary = {r["row"]: r for r in csv.DictReader(handle)}
     assert float(summary[GROUND_TRUTH]["psnr_mean"]) == pytest.approx(report.summary(GROUND_TRUTH)["psnr"].mean)
@@ -151,5 +159,5 @@ def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: 
     assert main(args) == 0
     with open(tmp_path / "scores_summary.csv", newline="") as handle:
         rows = {r["row"]: r for r in csv.DictReader(handle)}
-    assert list(rows) == ["tiny", GROUND_TRUTH, INPUT] and rows["tiny"]["pairs"] == "1"
+    assert list(rows) == ["tiny", GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT] and rows["tiny"]["pairs"] == "1"
     assert (tmp_path / "videos" / "tiny" / "0000.mp4").is_file()

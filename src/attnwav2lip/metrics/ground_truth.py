@@ -53,6 +53,18 @@ def mouth_metrics(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[in
     return RegionMetrics(float(psnr), float(np.mean(ssims)), float(np.mean(l1s)), len(pred))
 
 
+def region_l1(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[int, int, int, int] | None = None) -> float:
+    """Mean absolute difference in [0, 1] units inside ``box``, per frame then averaged; a region of
+    any size (``mouth_metrics`` needs 11x11 pixels for SSIM)."""
+    pred, true = _frames(pred), _frames(true)
+    if pred.shape != true.shape:
+        raise ValueError(f"generated and true frames differ in shape: {pred.shape} vs {true.shape}")
+    return float(np.mean([
+        np.mean(np.abs(p[y1:y2, x1:x2].astype(np.float64) - t[y1:y2, x1:x2])) / 255.0
+        for p, t, (x1, y1, x2, y2) in zip(pred, true, _boxes(box, pred.shape))
+    ]))
+
+
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     """Mean SSIM of two (H, W, C) images (H, W >= 11), Gaussian window, per channel then averaged."""
     from scipy.ndimage import gaussian_filter

@@ -4,7 +4,10 @@ Because SynthTalk is rendered, the true video of "A saying B" exists: A's head m
 lighting (looped exactly as ``sync`` loops a shorter video) with the mouth track of B's phonemes.
 Every generator is scored against that truth, next to two reference rows scored the same way:
 "ground truth" (the rendered truth itself, through the same H.264 encode; the codec's ceiling)
-and "input (do nothing)" (A's video, looped; the floor).
+and "input (do nothing)" (A's video, looped; the floor). A third, "truth at 96 px", is what a
+generator that drew the true face perfectly would score through ``sync``: each truth frame's face
+box (rendered, not detected) resized to the generator's 96 px, blended back onto A's frame with
+``sync``'s feather mask, encoded as ``sync`` encodes. It is the best any 96-px generator can do.
 
 Python API (the ablation benchmark calls exactly this)::
 
@@ -19,6 +22,8 @@ Per pair and row (``PairScores``):
   rendered face boxes (what the SynthTalk evaluator is trained on; label "LSE (SynthTalk evaluator)"
   for a project-trained evaluator);
 - ``psnr``, ``ssim``, ``l1``: lower face against the rendered truth (``ground_truth.mouth_metrics``);
+  ``mouth_l1``: L1 inside the mouth strip alone (about a fifth of the lower face), which tells a
+  wrong or blurred mouth from a blurred chin and cheeks;
 - ``opening_corr``: Pearson correlation of the pixel-measured mouth opening
   (``mouth_opening``) with the opening the truth renders (0 for a mouth measured constant);
 - lip leakage: ``silent_opening_error``, the mean absolute difference of the measured opening from
@@ -56,11 +61,13 @@ if TYPE_CHECKING:
     from .lse import SyncEvaluator
 
 GROUND_TRUTH = "ground truth"
+TRUTH_AT_FACE_SIZE = "truth at 96 px"
 INPUT = "input (do nothing)"
+REFERENCE_ROWS = (GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT)
 #: per-pair metrics, in table order; the arrow says which way is better
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("lse_d", "LSE-D", "lower"), ("lse_c", "LSE-C", "higher"), ("offset", "offset", ""),
-    ("psnr", "PSNR dB", "higher"), ("ssim", "SSIM", "higher"), ("l1", "L1", "lower"),
+    ("psnr", "PSNR dB", "higher"), ("ssim", "SSIM", "higher"), ("l1", "L1", "lower"), ("mouth_l1", "mouth L1", "lower"),
     ("opening_corr", "opening r", "higher"), ("silent_opening_error", "silent opening err", "lower"),
     ("source_lse_c", "source LSE-C", "lower"),
 )
@@ -90,6 +97,7 @@ class PairScores:
     psnr: float = math.nan
     ssim: float = math.nan
     l1: float = math.nan
+    mouth_l1: float = math.nan
     opening_corr: float = math.nan
     silent_opening_error: float = math.nan
     source_lse_c: float = math.nan
@@ -124,7 +132,7 @@ class SynthTalkReport:
 
     @property
     def generators(self) -> tuple[str, ...]:
-        return tuple(r for r in self.results if r not in (GROUND_TRUTH, INPUT))
+        return tuple(r for r in self.results if r not in REFERENCE_ROWS)
 
     def summary(self, row: str) -> dict[str, MetricSummary]:
         """Per metric: mean, std and count over the pairs of ``row`` where it is a number."""
@@ -180,7 +188,8 @@ class SynthTalkReport:
             f"# SynthTalk cross pairs, LSE ({self.label})", "",
             f"Protocol: {self.protocol}.", "",
             "Mean ± std over pairs. LSE against the driving audio; PSNR / SSIM / L1 of the lower face against "
-            "the rendered truth; opening r: correlation of the measured mouth opening with the truth's; "
+            "the rendered truth, mouth L1 of its mouth strip; truth at 96 px: the truth through the generator's "
+            "96 px and sync's blend, the best a 96-px generator can score; opening r: correlation of the measured mouth opening with the truth's; "
             "leakage: silent opening err (mouth open where the driving audio is silent) and source LSE-C "
             "(sync with the source clip's own audio).", "",
             "| row | pairs | failed | " + " | ".join(titles) + " |",
@@ -335,7 +344,7 @@ def _pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: Cr
 def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, evaluator: "SyncEvaluator",
                   options: ScoringOptions) -> PairScores:
     """Every metric of one row's frames on one pair."""
-    from .ground_truth import mouth_metrics
+    from .ground_truth import mouth_metrics, region_l1
     from .lse import sync_scores
     from .mouth_opening import mouth_opening, pearson
     from .scoring import resample_frames
@@ -360,9 +369,19 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
         correlation = 0.0  # a mouth that never moves while the truth's does follows it not at all
     return PairScores(
         row, pair.index, pair.source, pair.driving, len(frames), driven.lse_d, driven.lse_c, float(driven.offset),
-        region.psnr, region.ssim, region.l1, correlation,
+        region.psnr, region.ssim, region.l1, region_l1(frames, truth.frames, truth.strips), correlation,
         float(silent.mean()) if len(silent) else math.nan, own.lse_c,
     )
+
+
+def truth_at_face_size(truth: np.ndarray, source: np.ndarray, boxes: np.ndarray, feather: float) -> np.ndarray:
+    """``truth`` as ``sync`` would paste a perfect generator's faces onto ``source``: each face box
+    resized to the generator's size and back, blended in with the feather mask."""
+    from ..faces import crop_face, paste_face
+    from ..inference import FACE_SIZE
+
+    return np.stack([paste_face(frame, crop_face(true, box, FACE_SIZE), box, feather=feather)
+                     for true, frame, box in zip(truth, source, boxes)])
 
 
 def checkpoint_rows(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, str | os.PathLike[str]]:
@@ -406,7 +425,7 @@ def score_synthtalk(
     ``evaluator``: a checkpoint path (label from ``evaluate.evaluator_label``) or a loaded evaluation
     SyncNet (then ``label`` names it; default "unnamed evaluator"). ``pairs``: how many pairs (all
     clips of the split when None; each costs seconds per generator on a CPU). Generated videos go to
-    ``work_dir/<row>/<pair>.mp4`` (with ``ground_truth/`` beside them) when given, else to a
+    ``work_dir/<row>/<pair>.mp4`` (with ``ground_truth/`` and ``truth_at_96_px/`` beside them) when given, else to a
     temporary folder removed afterwards. A pair a generator cannot produce becomes an error row.
     """
     from ..checkpoints import load_model
@@ -415,7 +434,7 @@ def score_synthtalk(
     from ..video import iter_frames, write_video
     from .evaluate import evaluator_label
 
-    reserved = {GROUND_TRUTH, INPUT} & set(generators)
+    reserved = set(REFERENCE_ROWS) & set(generators)
     if reserved:
         raise ConfigError(f"generator name {reserved.pop()!r} is reserved for a reference row; pick another")
     root = Path(corpus)
@@ -428,7 +447,7 @@ def score_synthtalk(
         evaluator = load_model(evaluator, kind="evaluator", device=device)
     label = label or "unnamed evaluator"
     syncers = {name: _syncer(generator, sync_options) for name, generator in generators.items()}
-    results: dict[str, list[PairScores]] = {name: [] for name in (*syncers, GROUND_TRUTH, INPUT)}
+    results: dict[str, list[PairScores]] = {name: [] for name in (*syncers, *REFERENCE_ROWS)}
     with tempfile.TemporaryDirectory(prefix="attnwav2lip-synthtalk-") as scratch:
         folder = Path(work_dir) if work_dir is not None else Path(scratch)
         for pair in _progress(chosen, progress):
@@ -450,10 +469,10 @@ def score_synthtalk(
 
                 results[name].append(score(name, generate))
 
-            def encoded_truth() -> np.ndarray:
-                target = folder / "ground_truth" / f"{pair.index:04d}.mp4"
+            def encoded(frames: np.ndarray, row: str) -> np.ndarray:
+                target = folder / _slug(row) / f"{pair.index:04d}.mp4"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                write_video(target, truth.frames, truth.fps, truth.audio, preset=sync_options.preset, crf=sync_options.crf)
+                write_video(target, frames, truth.fps, truth.audio, preset=sync_options.preset, crf=sync_options.crf)
                 return np.stack(list(iter_frames(target)))
 
             def looped_input() -> np.ndarray:
@@ -462,7 +481,9 @@ def score_synthtalk(
                 source = np.stack(list(iter_frames(truth.source_video)))
                 return source[loop_schedule(len(truth.frames), len(source), sync_options.loop)]
 
-            results[GROUND_TRUTH].append(score(GROUND_TRUTH, encoded_truth))
+            results[GROUND_TRUTH].append(score(GROUND_TRUTH, lambda: encoded(truth.frames, GROUND_TRUTH)))
+            results[TRUTH_AT_FACE_SIZE].append(score(TRUTH_AT_FACE_SIZE, lambda: encoded(
+                truth_at_face_size(truth.frames, looped_input(), truth.faces, sync_options.feather), TRUTH_AT_FACE_SIZE)))
             results[INPUT].append(score(INPUT, looped_input))
     names = ", ".join(f"{n} = {g if isinstance(g, (str, os.PathLike)) else type(g).__name__}" for n, g in generators.items())
     protocol = (f"SynthTalk cross pairs of {root.name} split {split!r}, {len(chosen)} pairs (seed {seed}); "
