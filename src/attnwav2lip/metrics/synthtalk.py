@@ -15,6 +15,8 @@ Python API (the ablation benchmark calls exactly this)::
                     split="test", pairs=None, seed=0, work_dir=None) -> SynthTalkReport
     report.results[row] -> list[PairScores]      # one per pair, in pair order
     report.write(folder, name="synthtalk") -> list[Path]
+    pair_truth(corpus, records_by_id, pair, loop) -> PairTruth   # one pair's truth, boxes, audio
+    looped_source(truth, loop); truth_at_face_size(truth.frames, source, truth.faces, feather, blur)
 
 Per pair and row (``PairScores``):
 
@@ -301,7 +303,7 @@ def synthtalk_crops(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Truth:
+class PairTruth:
     """One pair's reference: the rendered truth and everything each row is measured against."""
 
     frames: np.ndarray        # rendered "A saying B", uint8 (N, H, W, 3)
@@ -317,7 +319,7 @@ class _Truth:
     driving_audio: Path
 
 
-def _pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: CrossPair, loop: str) -> _Truth:
+def pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: CrossPair, loop: str) -> PairTruth:
     from ..audio import load_audio, num_output_frames
     from ..synth.corpus import load_truth
     from ..synth.render import fit_motion, render
@@ -334,14 +336,14 @@ def _pair_truth(corpus: Path, records: Mapping[str, Mapping[str, Any]], pair: Cr
     frames = render(identity, motion, track, size=size, loop=loop)
     boxes = static_face_boxes(identity, fit_motion(motion, n, loop), size)
     strips = mouth_box(boxes)
-    return _Truth(
+    return PairTruth(
         frames, motion.fps, boxes, strips, rendered_opening(track), mouth_opening(frames, strips),
         np.array(frame_phonemes(utterance.phones, motion.fps, n)) == SILENCE, audio,
         load_audio(corpus / source["audio"]), corpus / source["video"], corpus / driving["audio"],
     )
 
 
-def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, evaluator: "SyncEvaluator",
+def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: PairTruth, evaluator: "SyncEvaluator",
                   options: ScoringOptions) -> PairScores:
     """Every metric of one row's frames on one pair."""
     from .ground_truth import mouth_metrics, region_l1
@@ -374,13 +376,31 @@ def _score_frames(row: str, pair: CrossPair, frames: np.ndarray, truth: _Truth, 
     )
 
 
-def truth_at_face_size(truth: np.ndarray, source: np.ndarray, boxes: np.ndarray, feather: float) -> np.ndarray:
+def looped_source(truth: PairTruth, loop: str) -> np.ndarray:
+    """A's decoded video, looped to the truth's length as ``sync`` loops it: the do-nothing output."""
+    from ..inference import loop_schedule
+    from ..video import iter_frames
+
+    source = np.stack(list(iter_frames(truth.source_video)))
+    return source[loop_schedule(len(truth.frames), len(source), loop)]
+
+
+def truth_at_face_size(truth: np.ndarray, source: np.ndarray, boxes: np.ndarray, feather: float,
+                       blur: float = 0.0) -> np.ndarray:
     """``truth`` as ``sync`` would paste a perfect generator's faces onto ``source``: each face box
-    resized to the generator's size and back, blended in with the feather mask."""
+    resized to the generator's size and back, blended in with the feather mask. ``blur`` > 0: the
+    96-px faces are first blurred (Gaussian sigma in their pixels), to see how sharp a generator
+    must be to reach a given score."""
+    import cv2
+
     from ..faces import crop_face, paste_face
     from ..inference import FACE_SIZE
 
-    return np.stack([paste_face(frame, crop_face(true, box, FACE_SIZE), box, feather=feather)
+    def face(true: np.ndarray, box: np.ndarray) -> np.ndarray:
+        crop = crop_face(true, box, FACE_SIZE)
+        return cv2.GaussianBlur(crop, (0, 0), blur) if blur > 0 else crop
+
+    return np.stack([paste_face(frame, face(true, box), box, feather=feather)
                      for true, frame, box in zip(truth, source, boxes)])
 
 
@@ -451,7 +471,7 @@ def score_synthtalk(
     with tempfile.TemporaryDirectory(prefix="attnwav2lip-synthtalk-") as scratch:
         folder = Path(work_dir) if work_dir is not None else Path(scratch)
         for pair in _progress(chosen, progress):
-            truth = _pair_truth(root, by_id, pair, sync_options.loop)
+            truth = pair_truth(root, by_id, pair, sync_options.loop)
 
             def score(row: str, make: Callable[[], np.ndarray]) -> PairScores:
                 try:
@@ -476,10 +496,7 @@ def score_synthtalk(
                 return np.stack(list(iter_frames(target)))
 
             def looped_input() -> np.ndarray:
-                from ..inference import loop_schedule
-
-                source = np.stack(list(iter_frames(truth.source_video)))
-                return source[loop_schedule(len(truth.frames), len(source), sync_options.loop)]
+                return looped_source(truth, sync_options.loop)
 
             results[GROUND_TRUTH].append(score(GROUND_TRUTH, lambda: encoded(truth.frames, GROUND_TRUTH)))
             results[TRUTH_AT_FACE_SIZE].append(score(TRUTH_AT_FACE_SIZE, lambda: encoded(
