@@ -20,7 +20,9 @@ import numpy as np
 
 from attnwav2lip.inference import SyncOptions
 from attnwav2lip.metrics.ground_truth import region_l1
-from attnwav2lip.metrics.synthtalk import draw_pairs, looped_source, lower_face, pair_truth, truth_at_face_size
+from attnwav2lip.metrics.synthtalk import (
+    INPUT, TRUTH_AT_FACE_SIZE, draw_pairs, looped_source, lower_face, pair_truth, truth_at_face_size,
+)
 from attnwav2lip.synth.corpus import read_manifest
 from attnwav2lip.video import iter_frames, write_video
 
@@ -43,11 +45,11 @@ def main() -> None:
         for pair in draw_pairs(records, args.split, args.pairs, args.seed):
             truth = pair_truth(root, by_id, pair, options.loop)
             source = looped_source(truth, options.loop)
-            rows = {"input (do nothing)": source}
+            rows = {INPUT: source}
             for sigma in args.sigmas:
                 frames = truth_at_face_size(truth.frames, source, truth.faces, options.feather, sigma)
                 write_video(video, frames, truth.fps, truth.audio, preset=options.preset, crf=options.crf)
-                rows[f"truth at 96 px, blur sigma {sigma:g}"] = np.stack(list(iter_frames(video)))
+                rows[f"{TRUTH_AT_FACE_SIZE}, blur sigma {sigma:g}"] = np.stack(list(iter_frames(video)))
             for name, frames in rows.items():
                 scores.setdefault(name, []).append(
                     (region_l1(frames, truth.frames, lower_face(truth.faces)), region_l1(frames, truth.frames, truth.strips)))

@@ -14,6 +14,7 @@ computed per frame and averaged over frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -38,31 +39,30 @@ def mouth_metrics(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[in
 
     ``pred`` and ``true``: uint8 (H, W, 3) or (N, H, W, 3); ``box``: (4,) for all frames or (N, 4).
     """
-    pred, true = _frames(pred), _frames(true)
-    if pred.shape != true.shape:
-        raise ValueError(f"generated and true frames differ in shape: {pred.shape} vs {true.shape}")
-    boxes = _boxes(box, pred.shape)
     mses, ssims, l1s = [], [], []
-    for p, t, (x1, y1, x2, y2) in zip(pred, true, boxes):
-        a, b = p[y1:y2, x1:x2].astype(np.float64), t[y1:y2, x1:x2].astype(np.float64)
+    for a, b in _regions(pred, true, box):
         mses.append(np.mean((a - b) ** 2))
         ssims.append(ssim(a, b))
         l1s.append(np.mean(np.abs(a - b)) / 255.0)
     mse = float(np.mean(mses))
     psnr = np.inf if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
-    return RegionMetrics(float(psnr), float(np.mean(ssims)), float(np.mean(l1s)), len(pred))
+    return RegionMetrics(float(psnr), float(np.mean(ssims)), float(np.mean(l1s)), len(mses))
 
 
 def region_l1(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[int, int, int, int] | None = None) -> float:
     """Mean absolute difference in [0, 1] units inside ``box``, per frame then averaged; a region of
     any size (``mouth_metrics`` needs 11x11 pixels for SSIM)."""
+    return float(np.mean([np.mean(np.abs(a - b)) / 255.0 for a, b in _regions(pred, true, box)]))
+
+
+def _regions(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[int, int, int, int] | None
+             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per frame, the generated and true pixels inside the frame's box, as float64."""
     pred, true = _frames(pred), _frames(true)
     if pred.shape != true.shape:
         raise ValueError(f"generated and true frames differ in shape: {pred.shape} vs {true.shape}")
-    return float(np.mean([
-        np.mean(np.abs(p[y1:y2, x1:x2].astype(np.float64) - t[y1:y2, x1:x2])) / 255.0
-        for p, t, (x1, y1, x2, y2) in zip(pred, true, _boxes(box, pred.shape))
-    ]))
+    for p, t, (x1, y1, x2, y2) in zip(pred, true, _boxes(box, pred.shape)):
+        yield p[y1:y2, x1:x2].astype(np.float64), t[y1:y2, x1:x2].astype(np.float64)
 
 
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:

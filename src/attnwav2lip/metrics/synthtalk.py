@@ -39,6 +39,7 @@ identity and another sentence. The first k pairs are the same whatever ``pairs``
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -495,7 +496,8 @@ def score_synthtalk(
                 write_video(target, frames, truth.fps, truth.audio, preset=sync_options.preset, crf=sync_options.crf)
                 return np.stack(list(iter_frames(target)))
 
-            def looped_input() -> np.ndarray:
+            @functools.cache
+            def looped_input() -> np.ndarray:  # decoded once per pair, for two rows
                 return looped_source(truth, sync_options.loop)
 
             results[GROUND_TRUTH].append(score(GROUND_TRUTH, lambda: encoded(truth.frames, GROUND_TRUTH)))
