@@ -101,12 +101,22 @@ def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Pa
 
 
 def test_gan_can_start_with_the_sync_term(store: Path, expert_file: Path, tmp_path: Path) -> None:
-    config = with_overrides(tiny_generator_config(store, sync=SyncLossConfig(threshold=100.0)), {"gan.start": "with_sync"})
+    config = with_overrides(tiny_generator_config(store, sync=SyncLossConfig(threshold=100.0)),
+                            {"gan.start": "with_sync", "schedule.lr_decay_at": [1], "schedule.lr_decay": 0.5})
     train_generator(config, tmp_path / "run", expert=expert_file)
     train = read_metrics(tmp_path / "run", "train")
     assert [(r["alpha"], r["beta"]) for r in train] == [(0.0, 0.0), (0.0, 0.0), (0.03, 0.07)]
     assert all("gen" not in r and "d_real" not in r for r in train[:2])  # the discriminator idles until then
     assert {"sync", "gen", "d_real", "d_fake"} <= set(train[2])
+    # the decay at step 1 came before the discriminator started (step 2): it starts at its recipe rate
+    task = load_state(tmp_path / "run" / "checkpoints" / "step_000000003")["task"]
+    rates = [state["param_groups"][0]["lr"] for state in (task["optimizer"], task["adversary"]["optimizer"])]
+    assert rates == pytest.approx([config.optim.lr * 0.5, config.gan.lr])
+
+
+def test_decays_count_from_an_optimisers_start() -> None:
+    schedule = ScheduleConfig(lr_decay_at=(10, 20), lr_decay=0.1)
+    assert [schedule.lr_factor(25, started_at=s) for s in (0, 15, 20)] == pytest.approx([0.01, 0.1, 1.0])
 
 
 def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp_path: Path) -> None:

@@ -78,8 +78,11 @@ class ScheduleConfig:
     ``keep_checkpoints`` keeps only the newest N checkpoint folders (0 keeps all; a full-size
     generator checkpoint with its discriminator and optimiser states is ~0.6 GB).
     ``lr_decay_at``: global steps at which every optimiser's learning rate is multiplied by
-    ``lr_decay`` (step decay; the original never decays). The rate is recomputed from the recipe at
-    every step, so a run resumed with a new recipe follows the new schedule, never the saved rate.
+    ``lr_decay`` (step decay; the original never decays). A decay lowers only rates that are
+    training: an optimiser that starts later (the discriminator under ``gan.start: with_sync``)
+    starts at its recipe rate and follows the decays from then on. The rate is recomputed from the
+    recipe at every step, so a run resumed with a new recipe follows the new schedule, never the
+    saved rate.
     ``freeze_bn_at`` (not in the original): from this global step on (0: from the first), the trained
     network's BatchNorm layers normalise with, and keep, their running statistics while their scale
     and shift still learn. Training then optimises the function that validation and inference run,
@@ -107,9 +110,10 @@ class ScheduleConfig:
         if self.freeze_bn_at is not None and self.freeze_bn_at < 0:
             raise ConfigError(f"schedule: freeze_bn_at must be >= 0, got {self.freeze_bn_at}")
 
-    def lr_factor(self, step: int) -> float:
-        """The multiplier of the recipe's learning rates for optimiser step ``step`` (0-based)."""
-        return self.lr_decay ** sum(step >= boundary for boundary in self.lr_decay_at)
+    def lr_factor(self, step: int, started_at: int = 0) -> float:
+        """The multiplier of a recipe learning rate at optimiser step ``step`` (0-based) for an
+        optimiser that started training at step ``started_at``."""
+        return self.lr_decay ** sum(started_at < boundary <= step for boundary in self.lr_decay_at)
 
     def bn_frozen(self, step: int) -> bool:
         """Whether optimiser step ``step`` (0-based) trains with frozen BatchNorm statistics."""

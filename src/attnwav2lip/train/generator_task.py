@@ -54,6 +54,12 @@ class GeneratorTask:
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer] + ([self.adversary.optimizer] if self.adversary is not None else [])
 
+    def optimizer_starts(self) -> list[int | None]:
+        """The generator trains from step 0; the discriminator from its first step with beta > 0."""
+        if self.adversary is None:
+            return [0]
+        return [0, 0 if self.gan.start == "first_step" else self.sync_weight.switched_at]
+
     def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
         set_training(self.generator, mode, freeze_bn=freeze_bn)
 

@@ -36,6 +36,9 @@ class Task(Protocol):
     def optimizers(self) -> list[torch.optim.Optimizer]:
         """Every optimiser, as built from the recipe (the trainer scales their rates by the schedule)."""
 
+    def optimizer_starts(self) -> list[int | None]:
+        """The step at which each optimiser began training (None: not yet); decays before it do not apply."""
+
     def set_training(self, mode: bool, freeze_bn: bool = False) -> None:
         """Switch the trained networks between train and eval mode (BatchNorm kept in eval when ``freeze_bn``)."""
 
@@ -66,6 +69,9 @@ class SingleOptimizerTask:
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer]
+
+    def optimizer_starts(self) -> list[int | None]:
+        return [0]
 
     def after_validation(self, metrics: dict[str, float], step: int) -> dict[str, float]:
         return {}
@@ -166,8 +172,9 @@ class Trainer:
             self.position = Position(self.position.epoch, batch)
 
     def _set_learning_rates(self) -> None:
-        factor = self.schedule.lr_factor(self.step)
-        for optimizer, base_lrs in zip(self.task.optimizers(), self.base_lrs):
+        starts = self.task.optimizer_starts()
+        for optimizer, base_lrs, start in zip(self.task.optimizers(), self.base_lrs, starts):
+            factor = self.schedule.lr_factor(self.step, self.step if start is None else start)
             for group, base_lr in zip(optimizer.param_groups, base_lrs):
                 group["lr"] = base_lr * factor
 
