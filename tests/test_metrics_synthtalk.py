@@ -145,6 +145,17 @@ def test_tables_are_written(report, tmp_path: Path) -> None:
     assert float(psnr["ci_low"]) <= float(psnr["mean_difference"]) <= float(psnr["ci_high"])
 
 
+def test_groups_of_rows_compare_by_their_per_pair_means(report) -> None:
+    report, _ = report
+    tiny, module = report.results["tiny"], report.results["module"]
+    diffs = {d.metric: d for d in report.compare(["tiny", "module"], INPUT)}
+    means = [(a.l1 + b.l1) / 2 for a, b in zip(tiny, module)]
+    expected = np.mean([c.l1 - m for c, m in zip(report.results[INPUT], means)])
+    assert diffs["l1"].count == len(report.pairs) and diffs["l1"].mean == pytest.approx(expected)
+    single = {d.metric: d.mean for d in report.compare("tiny", INPUT)}
+    assert single["l1"] == pytest.approx(np.mean([c.l1 - a.l1 for a, c in zip(tiny, report.results[INPUT])]))
+
+
 def test_reserved_names_are_refused(corpus: Path, models: tuple[Path, Path]) -> None:
     with pytest.raises(ConfigError, match="reserved"):
         score_synthtalk(corpus, {GROUND_TRUTH: models[0]}, models[1], pairs=1)

@@ -141,14 +141,26 @@ class SynthTalkReport:
         """Per metric: mean, std and count over the pairs of ``row`` where it is a number."""
         return {name: _summarize([getattr(s, name) for s in self.results[row] if s.ok]) for name in METRIC_NAMES}
 
-    def compare(self, first: str, second: str, num_resamples: int = 10000, seed: int = 0) -> list[PairedDifference]:
-        """Per-pair ``second - first`` for every metric, with a percentile bootstrap 95% CI."""
-        out = []
+    def compare(self, first: str | Sequence[str], second: str | Sequence[str], num_resamples: int = 10000,
+                seed: int = 0) -> list[PairedDifference]:
+        """Per-pair ``second - first`` for every metric, with a percentile bootstrap 95% CI.
+
+        Either side may be several rows (e.g. checkpoints 500 steps apart of one run), scored by
+        their per-pair mean: one checkpoint's lip-sync scores can differ from the next one's by
+        more than two recipes differ (docs/training.md), and the interval over pairs does not see that.
+        """
+        groups = [[first] if isinstance(first, str) else list(first), [second] if isinstance(second, str) else list(second)]
+        if not all(groups):
+            raise ConfigError("compare needs at least one row on each side")
+        split, out = len(groups[0]), []
         for name in METRIC_NAMES:
-            both = [(getattr(a, name), getattr(b, name)) for a, b in zip(self.results[first], self.results[second])
-                    if a.ok and b.ok and np.isfinite(getattr(a, name)) and np.isfinite(getattr(b, name))]
-            if both:
-                left, right = zip(*both)
+            usable = []
+            for scores in zip(*(self.results[row] for row in groups[0] + groups[1])):
+                values = np.array([getattr(s, name) if s.ok else math.nan for s in scores])
+                if np.isfinite(values).all():
+                    usable.append((values[:split].mean(), values[split:].mean()))
+            if usable:
+                left, right = zip(*usable)
                 out.append(paired_bootstrap(left, right, name, num_resamples, seed=seed))
         return out
 
