@@ -106,8 +106,9 @@ def run_dir_of(checkpoint: Path) -> Path:
     return checkpoint.parent.parent
 
 
-def load_state(folder: Path) -> dict[str, Any]:
+def load_state(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The training state of a checkpoint folder (safe load: tensors and builtins only)."""
+    folder = Path(folder)
     try:
         return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file: one line naming it
