@@ -149,13 +149,13 @@ class SynthTalkReport:
         their per-pair mean: one checkpoint's lip-sync scores can differ from the next one's by
         more than two recipes differ (docs/training.md), and the interval over pairs does not see that.
         """
-        groups = [[first] if isinstance(first, str) else list(first), [second] if isinstance(second, str) else list(second)]
-        if not all(groups):
+        left_rows, right_rows = ([rows] if isinstance(rows, str) else list(rows) for rows in (first, second))
+        if not left_rows or not right_rows:
             raise ConfigError("compare needs at least one row on each side")
-        split, out = len(groups[0]), []
+        split, out = len(left_rows), []
         for name in METRIC_NAMES:
             usable = []
-            for scores in zip(*(self.results[row] for row in groups[0] + groups[1])):
+            for scores in zip(*(self.results[row] for row in left_rows + right_rows)):
                 values = np.array([getattr(s, name) if s.ok else math.nan for s in scores])
                 if np.isfinite(values).all():
                     usable.append((values[:split].mean(), values[split:].mean()))
