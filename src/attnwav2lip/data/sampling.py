@@ -76,7 +76,7 @@ class WindowConfig:
     then doubles every ``warmup_epochs`` epochs, S times in all, before the whole split is drawn.
     A generator that sees few faces soon knows them, and what its L1 still misses is the mouth,
     which only the audio predicts; on the whole corpus the faces take all its early steps
-    (docs/training.md).
+    (docs/training_synthtalk.md).
     """
 
     window: int = 5

@@ -147,7 +147,7 @@ class SynthTalkReport:
 
         Either side may be several rows (e.g. checkpoints 500 steps apart of one run), scored by
         their per-pair mean: one checkpoint's lip-sync scores can differ from the next one's by
-        more than two recipes differ (docs/training.md), and the interval over pairs does not see that.
+        more than two recipes differ (docs/training_synthtalk.md), and the interval over pairs does not see that.
         """
         left_rows, right_rows = ([rows] if isinstance(rows, str) else list(rows) for rows in (first, second))
         if not left_rows or not right_rows:

@@ -152,11 +152,11 @@ class SyncLossConfig:
     ``expert_bn``: "train" normalises each batch with its own statistics as the original does (its
     0.75 threshold was measured that way); "eval" uses the expert's running statistics.
     ``audio_from_expert``: a fresh run starts the generator's mel encoder from the expert's (not
-    in the original; docs/training.md says what it did for the narrow CPU generator).
+    in the original; docs/training_synthtalk.md says what it did for the narrow CPU generator).
     ``restart_optimizer`` (not in the original): the generator's Adam starts afresh at the step
     alpha switches on. Its second-moment estimates, fitted to the L1 gradient alone, are orders of
     magnitude below the sync term's, so the first steps after the switch would be many times the
-    learning rate (docs/training.md measures the jolt); a fresh Adam sizes them from the new loss.
+    learning rate (docs/training_synthtalk.md measures the jolt); a fresh Adam sizes them from the new loss.
     """
 
     weight: float = 0.03
