@@ -82,17 +82,19 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", default=["synth_cpu_expert", "synth_cpu"])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per recipe (median reported)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads, overriding the recipes' runtime.threads (0: keep the recipes')")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. model.width=0.125")
     args = parser.parse_args()
     overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
-    print(f"{'recipe':34s} {'batch':>5s} {'width':>5s} {'wall s/step':>11s} {'CPU s/step':>10s} {'windows/s':>9s}")
+        overrides["runtime.threads"] = args.threads  # the recipe's runtime would reset torch's threads
+    print(f"torch {torch.__version__}, CPU")
+    print(f"{'recipe':34s} {'batch':>5s} {'width':>5s} {'threads':>7s} {'wall s/step':>11s} {'CPU s/step':>10s} {'windows/s':>9s}")
     for name in args.recipes:
         for variant, batch, width, (wall, cpu) in bench(name, args.steps, args.warmup, overrides):
-            print(f"{variant:34s} {batch:5d} {width:5.2f} {wall:11.3f} {cpu:10.3f} {batch / wall:9.1f}", flush=True)
+            print(f"{variant:34s} {batch:5d} {width:5.2f} {torch.get_num_threads():7d} {wall:11.3f} {cpu:10.3f} "
+                  f"{batch / wall:9.1f}", flush=True)
 
 
 if __name__ == "__main__":
