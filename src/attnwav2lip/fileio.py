@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterator
 
@@ -19,25 +19,43 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` if the block succeeds.
 
     The temporary name keeps the target's suffix so format-sniffing writers (PyAV, OpenCV) work.
+    The file is flushed to disk before the rename, so the target is whole even after a power cut.
     """
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent
     if not folder.is_dir():
         raise AttnWav2LipError(f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK):
         raise AttnWav2LipError(f"output folder is not writable: {folder}")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp creates 0600; give the result the mode any ordinary new file would get.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    tmp = _create_beside(target)
     try:
         yield tmp
+        _fsync(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _create_beside(target: Path) -> Path:
+    """Create an empty, uniquely named file next to ``target``, with the mode of any new file.
+
+    ``os.open`` with 0o666 lets the kernel apply the process umask (``mkstemp`` would make it 0600).
+    """
+    while True:
+        tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
