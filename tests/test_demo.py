@@ -65,3 +65,18 @@ def test_demo_scores_sync_with_the_builtin_evaluator(demo_run: tuple[Path, str])
         assert np.isfinite(scores["lse_d"]) and scores["lse_d"] > 0 and scores["lse_c"] >= 0
         assert abs(scores["offset"]) <= 15
         assert rows[name] == [f"{scores['lse_d']:.3f}", f"{scores['lse_c']:.3f}", str(scores["offset"])]
+
+
+def test_strip_is_a_png_written_atomically(tmp_path: Path) -> None:
+    import cv2
+
+    from attnwav2lip.demo import _write_strip
+    from attnwav2lip.errors import AttnWav2LipError
+
+    rows = tuple(np.full((5, 64, 64, 3), 60 * k, np.uint8) for k in range(3))
+    boxes = np.tile(np.array([16, 16, 48, 48]), (5, 1))
+    _write_strip(tmp_path / "strip.png", rows, boxes, count=2, tile=32)
+    assert [p.name for p in tmp_path.iterdir()] == ["strip.png"]  # no temporary file left beside it
+    assert cv2.imread(str(tmp_path / "strip.png")).shape == (3 * 32, 2 * 32, 3)
+    with pytest.raises(AttnWav2LipError, match="does not exist"):
+        _write_strip(tmp_path / "missing" / "strip.png", rows, boxes, count=2, tile=32)

@@ -116,3 +116,20 @@ def test_unreadable_model_file_is_a_checkpoint_error(tmp_path: Path) -> None:
     junk.write_bytes(b"not a model")
     with pytest.raises(CheckpointError, match="not a loadable ONNX model"):
         OnnxGenerator(junk)
+
+
+def test_failed_verification_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The export and onnxruntime are stubbed: only the keep-or-discard logic runs (fast)."""
+    from attnwav2lip import export
+    from attnwav2lip.checkpoints import save_model
+    from attnwav2lip.models import Generator
+
+    save_model(Generator(width=0.0625), tmp_path / "g.safetensors")
+    monkeypatch.setattr(export, "export_onnx", lambda generator, path, **_: Path(path).write_bytes(b"graph"))
+    monkeypatch.setattr(export, "OnnxGenerator", lambda path: None)
+    monkeypatch.setattr(export, "max_abs_difference", lambda generator, session, n: 0.5)
+    code = cli.main(["export", "--checkpoint", str(tmp_path / "g.safetensors"), "-o", str(tmp_path / "g.onnx")])
+    assert code == 1 and "not written" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["g.safetensors"]  # no model, no temporary

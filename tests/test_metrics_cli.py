@@ -106,6 +106,17 @@ def test_random_pairs_and_user_errors(clips, tmp_path, capsys) -> None:
     assert main(["evaluate", "--videos", str(tmp_path / "nope"), "--evaluator", "x.model", "--out", str(tmp_path)]) == 2
 
 
+def test_checkpoint_is_refused_with_videos_and_counted_with_test_list(clips, tmp_path, capsys) -> None:
+    common = ["--evaluator", "x.model", "--out", str(tmp_path), "--checkpoint", "a", "--checkpoint", "b"]
+    assert main(["evaluate", "--videos", str(clips), *common]) == 2
+    err = capsys.readouterr().err
+    assert "--videos scores existing videos: --checkpoint applies to --test-list" in err and "takes one" not in err
+    assert main(["evaluate", "--videos", str(clips), *common[:-2]]) == 2
+    assert "--checkpoint applies to" in capsys.readouterr().err
+    assert main(["evaluate", "--test-list", str(tmp_path / "list.txt"), *common]) == 2
+    assert "--test-list takes one --checkpoint" in capsys.readouterr().err
+
+
 def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> None:
     """The demo-anchor script runs end to end on a syncnet_v2-format file (random weights here)."""
     import runpy

@@ -159,6 +159,15 @@ def test_collect_videos_from_folder_and_list(tmp_path) -> None:
         collect_videos(tmp_path / "missing")
 
 
+def test_evaluate_scans_the_same_suffixes_as_preprocess(tmp_path) -> None:
+    from attnwav2lip.data.sources import find_videos
+
+    for name in ("a.mpg", "b.MPEG", "c.webm", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    scored = [video for video, _ in collect_videos(tmp_path)]
+    assert scored == [v.path for v in find_videos(tmp_path)] == [tmp_path / n for n in ("a.mpg", "b.MPEG", "c.webm")]
+
+
 def test_two_level_bootstrap_widens_with_the_spread_between_groups() -> None:
     """Three 'seeds' that disagree: pairs within a seed are consistent, so the one-level interval is
     narrow and excludes 0; resampling seeds first exposes that one seed goes the other way."""

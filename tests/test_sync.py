@@ -11,7 +11,7 @@ import pytest
 
 from attnwav2lip import audio
 from attnwav2lip.cli import main
-from attnwav2lip.errors import NoFaceError
+from attnwav2lip.errors import CheckpointError, ConfigError, NoFaceError
 from attnwav2lip.inference import LipSyncer, SyncOptions, loop_schedule, silent_windows
 from attnwav2lip.video import probe, write_video
 
@@ -88,6 +88,23 @@ def test_silent_windows() -> None:
     assert silent[:20].all() and not silent[26:].any()
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("preset", "bogus"), ("crf", -1), ("crf", 52), ("batch_size", 0), ("resize_factor", 0),
+    ("fps", 0.0), ("detect_max_side", 16), ("loop", "spiral"),
+])
+def test_bad_options_name_the_field_and_value(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"^{field} must .*got {value!r}$"):
+        SyncOptions(**{field: value})
+
+
+def test_a_foreign_generator_is_named_as_the_argument() -> None:
+    class Fake:
+        pass
+
+    with pytest.raises(CheckpointError, match=r"^generator=: expected a torch Generator, got Fake$"):
+        LipSyncer(options=SyncOptions(**FAST, device="cpu"), generator=Fake())
+
+
 def test_video_and_audio_output(tmp_path: Path, face_image: np.ndarray) -> None:
     """Detection path: codecs, the audio's own rate, length following the audio, first sample at 0."""
     import av
@@ -147,6 +164,15 @@ def test_short_video_loops_without_jump(tmp_path: Path, loop: str) -> None:
         np.testing.assert_array_equal(seen[i], first[order[i]])
 
 
+def test_hook_frames_stay_writable_after_the_video_loops(tmp_path: Path) -> None:
+    face = _brightness_video(tmp_path / "face.mp4", 3)
+    writable: list[bool] = []
+    LipSyncer(options=SyncOptions(**FAST, box=BOX), generator=SpyGenerator.make()).sync(
+        face, _speech(tmp_path / "s.wav", 0.4), tmp_path / "o.mp4",
+        hook=lambda i, src, dst: writable.append(src.flags.writeable))
+    assert len(writable) == 10 and all(writable)  # frames 3.. come from the loop's disk cache
+
+
 def test_still_image_static_video_and_fps(tmp_path: Path, face_image: np.ndarray) -> None:
     import cv2
 
@@ -179,6 +205,15 @@ def test_frames_without_a_face_pass_through(tmp_path: Path, face_image: np.ndarr
     with pytest.raises(NoFaceError, match="frame 6"):
         strict.sync(face, speech, tmp_path / "strict.mp4")
     assert not (tmp_path / "strict.mp4").exists()
+
+
+def test_no_face_warning_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    face = _video(tmp_path / "blank.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 3)
+    report = LipSyncer(options=SyncOptions(**FAST, detector="haar"), generator=SpyGenerator.make()).sync(
+        face, _speech(tmp_path / "s.wav", 0.12), tmp_path / "o.mp4")
+    captured = capsys.readouterr()
+    assert report.missing_face_frames == 3 and captured.out == ""
+    assert "warning: no face found in" in captured.err
 
 
 def test_mel_windows_follow_the_model_offset(tmp_path: Path) -> None:
@@ -215,6 +250,15 @@ def test_reference_modes_and_silence(tmp_path: Path, face_image: np.ndarray) -> 
     assert 6 <= report.silent_frames <= 9  # windows (0.2 s) that end before the sound starts at 0.5 s
     np.testing.assert_array_equal(refs[5], refs[0])  # silent frames: the neutral reference (frame 0)
     np.testing.assert_array_equal(refs[20, :, :48], targets[20, :, :48])  # sound: the frame itself
+
+
+def test_neutral_frame_out_of_range_names_the_valid_range(tmp_path: Path) -> None:
+    face = _brightness_video(tmp_path / "face.mp4", 4)
+    options = SyncOptions(**FAST, box=BOX, reference="neutral", neutral_frame=4)
+    with pytest.raises(ConfigError, match=r"--neutral-frame 4 is out of range .*valid frames are 0\.\.3$"):
+        LipSyncer(options=options, generator=SpyGenerator.make()).sync(
+            face, _speech(tmp_path / "s.wav", 0.4), tmp_path / "o.mp4")
+    assert not (tmp_path / "o.mp4").exists()
 
 
 def test_text_input(tmp_path: Path) -> None:
@@ -280,6 +324,8 @@ def test_cli_runs_with_a_video_as_audio(tmp_path: Path, media: dict[str, Path], 
         ("silent", "speech", ("--on-missing-face", "error"), "no face"),
         ("face", "speech", ("--checkpoint", "expert"), "generator"),
         ("face", "speech", ("--out-dir-missing",), "does not exist"),
+        ("face", "speech", ("--preset", "bogus"), "preset must be one of ultrafast.*got 'bogus'"),
+        ("face", "speech", ("--crf", "99"), r"crf must be in 0\.\.51, got 99"),
     ],
 )
 def test_cli_errors(tmp_path: Path, media: dict[str, Path], capsys: pytest.CaptureFixture,

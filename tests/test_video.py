@@ -102,6 +102,38 @@ def test_iter_frames_start_and_scale(tmp_path: Path) -> None:
     assert video.scaled_size(100, 60, 200) == (100, 60)  # never upscaled
 
 
+ORANGE = (200, 60, 30)  # saturated: BT.601 and BT.709 decode it 10+ levels apart
+
+
+def test_hd_output_is_tagged_bt601_and_keeps_its_colours(tmp_path: Path) -> None:
+    import av
+
+    out = tmp_path / "hd.mp4"
+    video.write_video(out, [np.full((720, 1280, 3), ORANGE, np.uint8)] * 2, 25)
+    with av.open(str(out)) as container:
+        cc = container.streams.video[0].codec_context
+        # AVCOL_PRI / TRC / SPC_SMPTE170M = 6, AVCOL_RANGE_MPEG (limited) = 1
+        assert (cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range) == (6, 6, 6, 1)
+    assert np.abs(next(video.iter_frames(out))[360, 640].astype(int) - ORANGE).max() <= 3
+
+
+def test_bt709_input_is_decoded_with_its_own_matrix(tmp_path: Path) -> None:
+    import av
+
+    source = tmp_path / "bt709.mp4"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        cc = stream.codec_context
+        cc.color_primaries = cc.color_trc = cc.colorspace = 1  # BT.709, as phones and cameras tag HD
+        cc.color_range = 1
+        frame = av.VideoFrame.from_ndarray(np.full((720, 1280, 3), ORANGE, np.uint8), format="rgb24")
+        frame = frame.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    assert np.abs(next(video.iter_frames(source))[360, 640].astype(int) - ORANGE).max() <= 3
+
+
 def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     with pytest.raises(RuntimeError):

@@ -129,7 +129,7 @@ def _write_strip(path: Path, rows: tuple[np.ndarray, ...], boxes: np.ndarray, co
     """A PNG with one row per video (input, result, truth): face close-ups of ``count`` evenly spaced frames."""
     import cv2
 
-    from .fileio import atomic_path
+    from .viz import save_png
 
     picks = np.linspace(0, len(rows[0]) - 1, count).round().astype(int)
     lines = []
@@ -138,11 +138,7 @@ def _write_strip(path: Path, rows: tuple[np.ndarray, ...], boxes: np.ndarray, co
         line = np.concatenate(crops, axis=1)
         cv2.putText(line, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
         lines.append(line)
-    image = np.concatenate(lines, axis=0)
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp.with_suffix(".png")), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"could not write {path}")
-        tmp.with_suffix(".png").replace(tmp)
+    save_png(path, np.concatenate(lines, axis=0))
 
 
 def _face_closeup(frame: np.ndarray, box: np.ndarray, margin: float = 0.15) -> np.ndarray:

@@ -3,7 +3,8 @@
 Users asked for ONNX and CPU speed-ups (reference.md §11, item 12). ``export_onnx`` writes a
 graph with inputs ``mels`` (N, 1, 80, 16) and ``faces`` (N, 6, 96, 96) and output ``generated``
 (N, 3, 96, 96); ``OnnxGenerator`` runs it with onnxruntime and can replace the torch generator
-wherever only ``generator(mels, faces)`` is called (the sync pipeline's inner loop). The
+in code that only calls ``generator(mels, faces)``. It is not an ``nn.Module``, so ``LipSyncer``
+(which needs a torch ``Generator``) does not accept it: ``sync`` does not run ONNX. The
 generator's config travels in the file's metadata, so ``OnnxGenerator.config.mel_offset`` is
 the offset the weights were trained with.
 """
@@ -34,6 +35,7 @@ DEFAULT_OPSET = 18
 MEL_SHAPE = (1, 80, 16)
 FACE_SHAPE = (6, 96, 96)
 CONFIG_KEY = "attnwav2lip.generator_config"  # ONNX metadata: the generator's config as JSON
+TOLERANCE = 1e-4  # max |torch - onnxruntime| accepted; float32 exports land near 1e-7
 
 
 def require(*modules: str) -> None:
@@ -188,21 +190,35 @@ def _host_float32(x: Any) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+class _Mismatch(Exception):
+    """Raised inside ``atomic_path`` to discard an export that does not match torch."""
+
+
 def export_checkpoint(
     checkpoint: str | os.PathLike[str],
     path: str | os.PathLike[str],
     batch: Literal["dynamic"] | int = "dynamic",
     opset: int = DEFAULT_OPSET,
     check_batches: tuple[int, ...] = (1, 3),
+    tolerance: float = TOLERANCE,
 ) -> dict[int, float]:
-    """Export a generator checkpoint to ``path`` and verify it: max |torch - onnxruntime| per batch size."""
+    """Export a generator checkpoint and verify it: max |torch - onnxruntime| per batch size.
+
+    The file is verified under a temporary name and only appears at ``path`` when no difference
+    exceeds ``tolerance``, so a failed check never leaves a wrong model behind.
+    """
     from .checkpoints import load_model
 
     require("onnx", "onnxscript", "onnxruntime")
     generator = load_model(checkpoint, kind="generator")
-    export_onnx(generator, path, batch=batch, opset=opset)
-    session = OnnxGenerator(path)
-    return {n: max_abs_difference(generator, session, n) for n in check_batches}
+    differences: dict[int, float] = {}
+    with contextlib.suppress(_Mismatch), atomic_path(path) as tmp:
+        export_onnx(generator, tmp, batch=batch, opset=opset)
+        session = OnnxGenerator(tmp)
+        differences = {n: max_abs_difference(generator, session, n) for n in check_batches}
+        if max(differences.values(), default=0.0) > tolerance:
+            raise _Mismatch
+    return differences
 
 
 def max_abs_difference(generator: torch.nn.Module, onnx_model: OnnxGenerator, batch: int, seed: int = 0) -> float:

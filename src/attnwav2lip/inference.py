@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -29,7 +30,7 @@ import numpy as np
 
 from . import audio as audio_mod
 from .errors import CheckpointError, ConfigError, MediaError, NoFaceError
-from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoWriter, iter_frames, probe, read_image
+from .video import DEFAULT_CRF, DEFAULT_PRESET, MAX_CRF, X264_PRESETS, VideoWriter, iter_frames, probe, read_image
 
 if TYPE_CHECKING:
     from torch import nn
@@ -85,12 +86,17 @@ class SyncOptions:
         for name, value, allowed in (
             ("loop", self.loop, LOOPS), ("reference", self.reference, REFERENCES),
             ("blend", self.blend, BLENDS), ("on_missing_face", self.on_missing_face, ON_MISSING),
-            ("device", self.device, DEVICES),
+            ("device", self.device, DEVICES), ("preset", self.preset, X264_PRESETS),
         ):
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {'|'.join(allowed)}, got {value!r}")
-        if self.batch_size < 1 or self.resize_factor < 1 or self.fps <= 0 or self.detect_max_side < 32:
-            raise ConfigError("batch_size and resize_factor must be >= 1, fps > 0, detect_max_side >= 32")
+        for name, ok, rule in (
+            ("batch_size", self.batch_size >= 1, ">= 1"), ("resize_factor", self.resize_factor >= 1, ">= 1"),
+            ("fps", self.fps > 0, "> 0"), ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
+            ("crf", 0 <= self.crf <= MAX_CRF, f"in 0..{MAX_CRF}"),
+        ):
+            if not ok:
+                raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
         for name in ("pads", "crop", "box"):
             value = getattr(self, name)
             if value is not None and len(value) != 4:
@@ -124,7 +130,7 @@ def default_generator() -> "nn.Module":
     from .builtin import describe_generator, load_builtin
 
     generator = load_builtin("generator")
-    print(f"attnwav2lip: no --checkpoint given; using the {describe_generator(generator)}")
+    print(f"attnwav2lip: no --checkpoint given; using the {describe_generator(generator)}", file=sys.stderr)
     return generator
 
 
@@ -239,10 +245,11 @@ class _FrameCache:
         self.count += 1
 
     def read(self, index: int) -> np.ndarray:
+        """Frame ``index``, writable like a freshly decoded one (a ``sync`` hook may edit it)."""
         if self._unflushed:
             self._file.flush()
             self._unflushed = False
-        data = os.pread(self._file.fileno(), self._bytes, index * self._bytes)
+        data = bytearray(os.pread(self._file.fileno(), self._bytes, index * self._bytes))
         return np.frombuffer(data, np.uint8).reshape(self.shape)
 
     def close(self) -> None:
@@ -301,15 +308,16 @@ class LipSyncer:
 
         self.options = options
         self.device = pick_device(options.device)
+        source = "generator="  # names what the user passed in the error below
         if generator is None:
             if checkpoint is None:
                 generator = default_generator()
             else:
                 from .checkpoints import load_model
 
-                generator = load_model(checkpoint, kind="generator")
+                generator, source = load_model(checkpoint, kind="generator"), str(checkpoint)
         if not isinstance(generator, Generator):
-            raise CheckpointError(f"{checkpoint}: expected a generator, got {type(generator).__name__}")
+            raise CheckpointError(f"{source}: expected a torch Generator, got {type(generator).__name__}")
         self.half = self.device == "cuda"
         generator = generator.to(self.device).eval()
         self.generator = generator.half() if self.half else generator
@@ -371,7 +379,8 @@ class LipSyncer:
                 first = int(used[~track.present[used]][0])
                 raise NoFaceError(f"{face}: no face found in frame {first} ({missing} output frames without a face)")
             if not track.present[used].any():
-                print(f"attnwav2lip: warning: no face found in {face}; its frames pass through unchanged")
+                print(f"attnwav2lip: warning: no face found in {face}; its frames pass through unchanged",
+                      file=sys.stderr)
             silent = self._generate(source, track, schedule, mel, writer, clock, hook)
         return num_out, float(source.fps), track, missing, silent
 
@@ -528,7 +537,10 @@ class _References:
         present = np.flatnonzero(track.present)
         if (self.mode == "neutral" or options.close_on_silence) and len(present):
             wanted = options.neutral_frame if options.neutral_frame is not None else int(present[0])
-            if not (0 <= wanted < len(track)) or not track.present[wanted]:
+            if not 0 <= wanted < len(track):  # the track covers the source frames this output can reach
+                raise ConfigError(f"--neutral-frame {wanted} is out of range for {source.path}: "
+                                  f"valid frames are 0..{len(track) - 1}")
+            if not track.present[wanted]:
                 raise ConfigError(f"--neutral-frame {wanted}: no face in that frame of {source.path}")
             self.neutral = self._preroll(source, {wanted})[wanted]
         if self.mode == "window":

@@ -13,15 +13,22 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 
 from .errors import MediaError
 from .fileio import atomic_path
 
+if TYPE_CHECKING:
+    from av.video.codeccontext import VideoCodecContext
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg")  # what folder scans pick up
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")  # x264's speed presets, fastest first
 DEFAULT_PRESET = "veryfast"  # x264: ~2x faster than "medium" at a few % more bits; quality set by crf
 DEFAULT_CRF = 18  # visually near-lossless for 8-bit H.264
+MAX_CRF = 51  # x264's crf range is 0..51 for 8-bit video
 
 
 @dataclass(frozen=True)
@@ -236,8 +243,23 @@ class _AudioFeed:
         return np.ascontiguousarray(np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0], dtype=np.float32)
 
 
+# FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace / AVColorRange codes
+# (libavutil/pixfmt.h). PyAV's reformatter.Colorspace enum holds swscale's codes, not these.
+_SMPTE170M = 6
+_RANGE_LIMITED = 1
+
+
+def _tag_bt601(codec_context: "VideoCodecContext") -> None:
+    """Declare the BT.601 limited-range YUV that ``VideoWriter.write`` produces: players assume
+    BT.709 for untagged HD video and would otherwise shift its colours."""
+    codec_context.color_primaries = _SMPTE170M
+    codec_context.color_trc = _SMPTE170M
+    codec_context.colorspace = _SMPTE170M
+    codec_context.color_range = _RANGE_LIMITED
+
+
 class VideoWriter:
-    """H.264 (yuv420p) + AAC mp4 writer, streamed and atomic.
+    """H.264 (yuv420p, BT.601 limited range, tagged as such) + AAC mp4 writer, streamed and atomic.
 
     ``size`` is (width, height) of the frames to be written. yuv420p needs even sizes: an odd side
     is padded by one pixel replicating the last row / column (nothing of the input is cropped).
@@ -288,6 +310,7 @@ class VideoWriter:
             video.pix_fmt = "yuv420p"
             video.codec_context.time_base = 1 / self.rate
             video.options = {"preset": self._preset, "crf": str(self._crf)}
+            _tag_bt601(video.codec_context)
             self._video = video
             self._audio = None
             if self._feed is not None:

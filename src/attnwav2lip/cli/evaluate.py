@@ -98,15 +98,17 @@ def run(args: argparse.Namespace) -> int:
         report.write(args.out, args.name)
         print(report.markdown())
         return 0
-    if args.checkpoint and len(args.checkpoint) > 1:
-        raise ConfigError("--test-list takes one --checkpoint")
     if args.test_list:
+        if args.checkpoint and len(args.checkpoint) > 1:
+            raise ConfigError("--test-list takes one --checkpoint")
         summary = evaluate.evaluate_generator(
             args.checkpoint[0] if args.checkpoint else None, args.test_list, args.evaluator, args.out, options, data_root=args.data_root,
             order=args.list_order, label=args.label, name=args.name, device=args.device,
         )
         print(_line(label, summary, "generated videos"))
         return 0
+    if args.checkpoint:
+        raise ConfigError("--videos scores existing videos: --checkpoint applies to --test-list and --synthtalk only")
     wild = None
     if args.protocol == "wild":
         wild = DetectorConfig(name=args.detector, weights=args.detector_weights, device=args.device)

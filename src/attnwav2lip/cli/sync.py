@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--blend", choices=("feather", "none"), help="paste with a feathered mask (default) or a rectangle")
     p.add_argument("--batch-size", type=int, help="frames per generator batch (default 16)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default auto")
-    p.add_argument("--preset", help="x264 preset (default veryfast)")
+    p.add_argument("--preset", help="x264 speed preset, ultrafast ... placebo (default veryfast)")
     p.add_argument("--crf", type=int, help="x264 quality, 0-51, lower is better (default 18)")
     p.add_argument("--quiet", dest="progress", action="store_false", default=None, help="no progress bar")
     p.set_defaults(func=run)

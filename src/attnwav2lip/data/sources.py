@@ -18,9 +18,9 @@ import hashlib
 import os
 from pathlib import Path
 
+from ..video import VIDEO_SUFFIXES
 from .store import DatasetError
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg")
 LRS2_LISTS = ("train", "val", "test", "pretrain")
 LRS3_SPLITS = ("pretrain", "trainval", "test")
 

@@ -24,9 +24,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..errors import AttnWav2LipError, MediaError
+from ..video import VIDEO_SUFFIXES
 from .lse import FPS, SyncEvaluator, SyncScores, resize_frame, sync_scores
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 @dataclass(frozen=True)
