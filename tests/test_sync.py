@@ -90,7 +90,8 @@ def test_silent_windows() -> None:
 
 @pytest.mark.parametrize(("field", "value"), [
     ("preset", "bogus"), ("crf", -1), ("crf", 52), ("batch_size", 0), ("resize_factor", 0),
-    ("fps", 0.0), ("detect_max_side", 16), ("loop", "spiral"),
+    ("fps", 0.0), ("detect_max_side", 16), ("loop", "spiral"), ("face_index", -1), ("feather", -0.5),
+    ("silence_db", 0.0), ("neutral_frame", -2),
 ])
 def test_bad_options_name_the_field_and_value(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=rf"^{field} must .*got {value!r}$"):
@@ -103,6 +104,11 @@ def test_a_foreign_generator_is_named_as_the_argument() -> None:
 
     with pytest.raises(CheckpointError, match=r"^generator=: expected a torch Generator, got Fake$"):
         LipSyncer(options=SyncOptions(**FAST, device="cpu"), generator=Fake())
+
+
+def test_a_checkpoint_and_a_generator_are_refused_together() -> None:
+    with pytest.raises(ConfigError, match="not both"):
+        LipSyncer("wav2lip.pth", options=SyncOptions(**FAST, device="cpu"), generator=SpyGenerator.make())
 
 
 def test_video_and_audio_output(tmp_path: Path, face_image: np.ndarray) -> None:

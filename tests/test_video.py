@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attnwav2lip import video
-from attnwav2lip.errors import MediaError
+from attnwav2lip.errors import ConfigError, MediaError
 
 
 def _frames(n: int, h: int = 48, w: int = 64) -> list[np.ndarray]:
@@ -160,6 +160,8 @@ def test_errors(tmp_path: Path) -> None:
         list(video.iter_frames(corrupt))
     with pytest.raises(MediaError):
         video.VideoWriter(tmp_path / "x.mp4", 0, (8, 8))
+    with pytest.raises(ConfigError, match="preset"):  # before any frame is decoded or written
+        video.VideoWriter(tmp_path / "x.mp4", 25, (8, 8), preset="bogus")
     with pytest.raises(MediaError, match="no audio"):
         silent = tmp_path / "silent.mp4"
         video.write_video(silent, _frames(2), 25)

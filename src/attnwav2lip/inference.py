@@ -30,7 +30,7 @@ import numpy as np
 
 from . import audio as audio_mod
 from .errors import CheckpointError, ConfigError, MediaError, NoFaceError
-from .video import DEFAULT_CRF, DEFAULT_PRESET, MAX_CRF, X264_PRESETS, VideoWriter, iter_frames, probe, read_image
+from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoWriter, check_encoder_options, iter_frames, probe, read_image
 
 if TYPE_CHECKING:
     from torch import nn
@@ -86,17 +86,20 @@ class SyncOptions:
         for name, value, allowed in (
             ("loop", self.loop, LOOPS), ("reference", self.reference, REFERENCES),
             ("blend", self.blend, BLENDS), ("on_missing_face", self.on_missing_face, ON_MISSING),
-            ("device", self.device, DEVICES), ("preset", self.preset, X264_PRESETS),
+            ("device", self.device, DEVICES),
         ):
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {'|'.join(allowed)}, got {value!r}")
         for name, ok, rule in (
             ("batch_size", self.batch_size >= 1, ">= 1"), ("resize_factor", self.resize_factor >= 1, ">= 1"),
             ("fps", self.fps > 0, "> 0"), ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
-            ("crf", 0 <= self.crf <= MAX_CRF, f"in 0..{MAX_CRF}"),
+            ("face_index", self.face_index >= 0, ">= 0"), ("feather", self.feather >= 0, ">= 0"),
+            ("silence_db", self.silence_db > 0, "> 0"),
+            ("neutral_frame", self.neutral_frame is None or self.neutral_frame >= 0, ">= 0"),
         ):
             if not ok:
                 raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        check_encoder_options(self.preset, self.crf)
         for name in ("pads", "crop", "box"):
             value = getattr(self, name)
             if value is not None and len(value) != 4:
@@ -306,6 +309,8 @@ class LipSyncer:
 
         from .models import Generator
 
+        if generator is not None and checkpoint is not None:
+            raise ConfigError("give a checkpoint or generator=, not both")
         self.options = options
         self.device = pick_device(options.device)
         source = "generator="  # names what the user passed in the error below

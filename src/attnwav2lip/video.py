@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 
-from .errors import MediaError
+from .errors import ConfigError, MediaError
 from .fileio import atomic_path
 
 if TYPE_CHECKING:
@@ -29,6 +29,14 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 DEFAULT_PRESET = "veryfast"  # x264: ~2x faster than "medium" at a few % more bits; quality set by crf
 DEFAULT_CRF = 18  # visually near-lossless for 8-bit H.264
 MAX_CRF = 51  # x264's crf range is 0..51 for 8-bit video
+
+
+def check_encoder_options(preset: str, crf: int) -> None:
+    """Refuse x264 settings the encoder would only reject when the first frame arrives."""
+    if preset not in X264_PRESETS:
+        raise ConfigError(f"preset must be one of {'|'.join(X264_PRESETS)}, got {preset!r}")
+    if not 0 <= crf <= MAX_CRF:
+        raise ConfigError(f"crf must be in 0..{MAX_CRF}, got {crf!r}")
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,7 @@ class VideoWriter:
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
     ) -> None:
+        check_encoder_options(preset, crf)
         self.path = Path(path)
         self.rate = frame_rate(fps)
         self.size = (int(size[0]), int(size[1]))
