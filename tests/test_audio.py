@@ -152,6 +152,8 @@ def test_load_audio_errors(tmp_path: Path) -> None:
 
     with pytest.raises(MediaError, match="not found"):
         audio.load_audio(tmp_path / "missing.wav")
+    with pytest.raises(MediaError, match="is a folder"):
+        audio.load_audio(tmp_path)
     corrupt = tmp_path / "corrupt.mp3"
     corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
     with pytest.raises(MediaError):

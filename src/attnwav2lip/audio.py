@@ -37,23 +37,11 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
     Works on wav, mp3, m4a, flac, ogg and on a video's audio track. Raises MediaError for a missing
     file, a file without audio, corrupt data, or a track with no samples.
     """
-    import av
+    from .video import open_audio, resampled_audio
 
-    chunks: list[np.ndarray] = []
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise MediaError(f"{path}: no audio stream (expected a file with sound)")
-            stream = container.streams.audio[0]
-            declared = _declared_samples(stream, sr)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
-            for frame in container.decode(stream):
-                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))  # flush
-    except FileNotFoundError:
-        raise MediaError(f"{path}: file not found") from None
-    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise MediaError(f"{path}: cannot decode audio ({exc.__class__.__name__})") from None
+    with open_audio(path) as (container, stream):
+        declared = _declared_samples(stream, sr)
+        chunks = [block.reshape(-1) for block in resampled_audio(container, stream, path, rate=sr, layout="mono", fmt="flt")]
     wav = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     del chunks  # long tracks: never more than two copies of the samples alive
     if declared is not None and 0 < wav.size - declared <= _MAX_PADDING * sr // SAMPLE_RATE:

@@ -57,12 +57,42 @@ class MediaInfo:
 def _open(path: str | os.PathLike[str]):  # -> av.container.InputContainer
     import av
 
+    if Path(path).is_dir():
+        raise MediaError(f"{path}: is a folder, not a media file")
     if not Path(path).is_file():
         raise MediaError(f"{path}: file not found")
     try:
         return av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise MediaError(f"{path}: not a readable media file ({exc.__class__.__name__})") from None
+
+
+@contextlib.contextmanager
+def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[object, object]]:
+    """The open container and its first audio stream; MediaError when the file has no audio."""
+    container = _open(path)
+    try:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: no audio stream (expected a file with sound)")
+        yield container, container.streams.audio[0]
+    finally:
+        container.close()
+
+
+def resampled_audio(container, stream, path: str | os.PathLike[str], *, rate: int, layout: str,
+                    fmt: str) -> Iterator[np.ndarray]:
+    """Decode ``stream`` through FFmpeg's resampler, block by block, the resampler's tail included."""
+    import av
+
+    resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+    try:
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                yield out.to_ndarray()
+        for out in resampler.resample(None):
+            yield out.to_ndarray()
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: corrupt audio ({exc.__class__.__name__})") from None
 
 
 def _is_image_format(container) -> bool:
@@ -199,26 +229,11 @@ class _AudioFeed:
             self._pending, self._pending_len = [first], first.shape[1]
 
     def _decode(self, path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
-        import av
-
-        container = _open(path)
-        try:
-            if not container.streams.audio:
-                raise MediaError(f"{path}: no audio stream (expected a file with sound)")
-            stream = container.streams.audio[0]
+        with open_audio(path) as (container, stream):
             self.channels = 1 if stream.channels == 1 else 2
             self.rate = _aac_rate(stream.rate)
             layout = "mono" if self.channels == 1 else "stereo"
-            resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.rate)
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    yield out.to_ndarray()
-            for out in resampler.resample(None):
-                yield out.to_ndarray()
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"{path}: corrupt audio ({exc.__class__.__name__})") from None
-        finally:
-            container.close()
+            yield from resampled_audio(container, stream, path, rate=self.rate, layout=layout, fmt="fltp")
 
     def close(self) -> None:
         """Release the source file now (a generator would otherwise hold it until collected)."""
