@@ -122,7 +122,7 @@ def last_validation(folder: Path) -> dict[str, float]:
     """val L1 and val sync of a run's last validation (NaN when it never validated)."""
     from attnwav2lip.train.recorder import read_metrics
 
-    records = read_metrics(folder, "val")  # a resumed run appends: the last record is the latest
+    records = read_metrics(folder, "val")  # in step order, a step logged twice (a resume) read once
     last = records[-1] if records else {}
     return {"val_l1": float(last.get("l1", math.nan)), "val_sync": float(last.get("sync", math.nan))}
 

@@ -13,12 +13,11 @@ from torch import nn
 from attnwav2lip.checkpoints import (
     init_generator_from_wav2lip,
     load_model,
-    load_training_state,
     save_model,
-    save_training_state,
     swap_colour_order,
 )
 from attnwav2lip.errors import CheckpointError
+from attnwav2lip.faces.s3fd import load_s3fd
 from attnwav2lip.models import (
     DiscriminatorConfig,
     EvaluatorConfig,
@@ -29,6 +28,7 @@ from attnwav2lip.models import (
     QualityDiscriminator,
     SyncNetEvaluator,
 )
+from attnwav2lip.train.state import load_state, save_checkpoint
 
 # reference.md §0.3: the only tensors the BGR -> RGB conversion may touch.
 COLOUR_KEYS = {
@@ -224,12 +224,12 @@ class _WritesMarker:
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 def test_unsafe_pickle_is_refused_without_running(tmp_path: Path, legacy: bool) -> None:
     marker = tmp_path / "MARKER"
-    path = tmp_path / "evil.pth"
+    path = tmp_path / "state.pt"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "x": _WritesMarker(marker)}, path, _use_new_zipfile_serialization=not legacy)
     assert not marker.exists()
-    for load in (load_model, load_training_state):
-        with pytest.raises(CheckpointError, match="refused") as exc:
-            load(path)
+    for load, target in ((load_model, path), (load_state, tmp_path), (load_s3fd, path)):
+        with pytest.raises(CheckpointError, match=r"refused: its pickle would load \S+, which can run code") as exc:
+            load(target)
         assert_one_line_about(exc, path)
     assert not marker.exists()
 
@@ -261,7 +261,7 @@ def test_bad_files(tmp_path: Path) -> None:
 
 def test_training_state_round_trip(tmp_path: Path) -> None:
     state = {"optimizer": tiny_optimizer_state(), "step": 12, "rng": torch.get_rng_state()}
-    save_training_state(state, tmp_path / "state.pt")
-    loaded = load_training_state(tmp_path / "state.pt")
+    save_checkpoint(tmp_path / "step_000000012", {}, state)
+    loaded = load_state(tmp_path / "step_000000012")
     assert loaded["step"] == 12 and torch.equal(loaded["rng"], state["rng"])
     assert loaded["optimizer"]["param_groups"] == state["optimizer"]["param_groups"]

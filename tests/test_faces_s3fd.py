@@ -173,7 +173,7 @@ def test_bad_weights_are_checkpoint_errors(tmp_path, net):
         load_s3fd(tmp_path / "missing.pth")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable"):
+    with pytest.raises(CheckpointError, match="corrupt or truncated PyTorch file"):
         load_s3fd(junk)
     wrapped = tmp_path / "wrapped.pth"
     torch.save({f"module.{k}": v for k, v in list(net.state_dict().items())[:3]}, wrapped)

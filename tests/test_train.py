@@ -14,7 +14,7 @@ from attnwav2lip.models import LipSyncExpert, QualityDiscriminator
 from attnwav2lip.train import ExpertTrainConfig, GanConfig, SyncLossConfig, TrainConfig, with_overrides
 from attnwav2lip.train.adversarial import Adversary
 from attnwav2lip.train.config import RuntimeConfig
-from attnwav2lip.train.losses import cosine_bce, lower_half_frames
+from attnwav2lip.train.losses import cosine_bce, lower_half_frames, sync_accuracy
 from attnwav2lip.train.runtime import start
 from attnwav2lip.train.sampler import Position, ShardedBatchSampler
 from attnwav2lip.train.sync import FrozenExpert, SyncWeight
@@ -34,6 +34,17 @@ def test_cosine_bce_matches_the_formula() -> None:
     cos = (a * v).sum(1, keepdim=True)
     expected = -(y * cos.log() + (1 - y) * (1 - cos).log()).mean()
     assert torch.allclose(cosine_bce(a, v, y), expected, atol=1e-6)
+
+
+def test_cosine_bce_accepts_parallel_embeddings_whose_cosine_rounds_above_one() -> None:
+    torch.manual_seed(0)
+    for _ in range(20):  # cosines of these pairs reach 1.0000002 in float32
+        a = F.normalize(torch.rand(64, 512), dim=1)
+        v = F.normalize(a + 1e-6 * torch.randn_like(a), dim=1)
+        y = torch.ones(64, 1)
+        assert 0.0 <= cosine_bce(a, v, y).item() < 1e-5
+        assert cosine_bce(a, v, 1 - y).item() > 10.0
+        assert sync_accuracy(a, v, y).item() == 1.0
 
 
 def test_sampler_shards_cover_each_global_batch_and_resume_mid_epoch() -> None:
@@ -138,8 +149,9 @@ def test_paper_recipe_values() -> None:
 def test_config_checks() -> None:
     with pytest.raises(ConfigError, match="mel_offset"):
         with_overrides(TrainConfig(), {"model.mel_offset": 0})
-    with pytest.raises(ConfigError, match="unknown config key"):
-        with_overrides(TrainConfig(), {"sync.wieght": 0.1})
+    for key in ("sync.wieght", "synk.weight", "data.filelists.x", "sync.weight.x"):  # a leaf, parent, None, value
+        with pytest.raises(ConfigError, match=f"unknown config key '{key}'"):
+            with_overrides(TrainConfig(), {key: 0.1})
     with pytest.raises(ConfigError, match="< 1"):
         with_overrides(TrainConfig(), {"sync.weight": 0.5, "gan.weight": 0.5})
     assert with_overrides(TrainConfig(), {"model.attention": "spatial"}).model.attention == "spatial"

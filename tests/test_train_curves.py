@@ -9,6 +9,7 @@ import pytest
 
 from attnwav2lip.errors import ConfigError
 from attnwav2lip.train.curves import plot_curves, read_curves
+from attnwav2lip.train.recorder import read_metrics
 
 
 def _run(tmp_path: Path) -> Path:
@@ -27,6 +28,12 @@ def test_read_curves(tmp_path: Path) -> None:
     assert set(curves) == {"loss", "accuracy"}
     assert curves["loss"]["train"] == ([10, 20], [0.7, 0.5])
     assert curves["loss"]["val"] == ([20], [0.65])
+
+
+def test_read_metrics_keeps_the_later_record_of_a_step_logged_twice(tmp_path: Path) -> None:
+    records = read_metrics(_run(tmp_path))
+    assert [(r["split"], r["step"]) for r in records] == [("train", 10), ("train", 20), ("val", 20)]
+    assert [r["loss"] for r in read_metrics(tmp_path, "train")] == [0.7, 0.5]
 
 
 def test_plot_curves(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, Runtime
                                SyncLossConfig, TrainConfig, build_datasets, train_expert, train_generator,
                                with_overrides)
 from attnwav2lip.train.recorder import read_metrics
-from attnwav2lip.train.state import load_state
+from attnwav2lip.train.state import load_state, resolve_checkpoint
 
 WIDTH = 0.0625
 
@@ -287,3 +287,79 @@ def test_lr_decay_must_shrink_the_rate() -> None:
     assert ScheduleConfig(lr_decay_at=(10, 20), lr_decay=0.1).lr_factor(25) == pytest.approx(0.01)
     with pytest.raises(ConfigError, match="lr_decay"):
         ScheduleConfig(lr_decay=2.0)
+
+
+def tiny_expert_config(root: Path, **overrides: object) -> ExpertTrainConfig:
+    """One step of a width-0.0625 expert over 2 batches of 2 per epoch: step 1 stops mid-epoch."""
+    schedule = ScheduleConfig(max_steps=1, eval_every=1, checkpoint_every=1, val_batches=1, log_every=1)
+    config = ExpertTrainConfig(data=tiny_data(root), model=ExpertConfig(width=WIDTH), schedule=schedule,
+                               runtime=RuntimeConfig(progress=False))
+    return with_overrides(config, overrides)
+
+
+def rewrite_state(folder: Path, **changes: object) -> None:
+    """Edit a checkpoint's state.pt in place (``None`` deletes a key): an older or foreign checkpoint."""
+    state = load_state(folder)
+    for key, value in changes.items():
+        if value is None:
+            del state[key]
+        else:
+            state[key] = value
+    torch.save(state, folder / "state.pt")
+
+
+@pytest.mark.parametrize(("override", "changed"), [({"data.batch_size": 4}, "data.batch_size is 4 but was 2"),
+                                                   ({"runtime.seed": 1}, "runtime.seed is 1 but was 0"),
+                                                   ({"data.sampling.samples_per_epoch": 6}, "samples per epoch is 6")])
+def test_resume_refuses_a_changed_sample_order(store: Path, tmp_path: Path, override: dict, changed: str) -> None:
+    train_expert(tiny_expert_config(store), tmp_path / "run")
+    config = tiny_expert_config(store, **override, **{"schedule.max_steps": 2})
+    with pytest.raises(ConfigError, match=changed):
+        train_expert(config, None, resume=tmp_path / "run")
+
+
+def test_resume_of_an_old_checkpoint_past_the_epochs_end_raises_instead_of_hanging(store: Path, tmp_path: Path) -> None:
+    train_expert(tiny_expert_config(store), tmp_path / "run")
+    folder = tmp_path / "run" / "checkpoints" / "step_000000001"
+    rewrite_state(folder, sample_order=None)  # saved before the sample order was recorded, at batch 1 of 2
+    config = tiny_expert_config(store, **{"data.batch_size": 4, "schedule.max_steps": 2})  # now 1 batch per epoch
+    with pytest.raises(ConfigError, match="saved at batch 1 of an epoch that now has 1 batches"):
+        train_expert(config, None, resume=folder)
+    assert cli.main(["train-expert", "--out", str(tmp_path / "run"), "--resume", "--batch-size", "4",
+                     "--no-progress"]) == 2
+
+
+def test_resume_applies_the_recipes_optimiser_settings_and_warns_on_a_new_world_size(
+        store: Path, tmp_path: Path) -> None:
+    train_expert(tiny_expert_config(store), tmp_path / "run")
+    folder = tmp_path / "run" / "checkpoints" / "step_000000001"
+    rewrite_state(folder, world_size=2, rng=[load_state(folder)["rng"][0]] * 2)
+    config = tiny_expert_config(store, **{"optim.betas": [0.5, 0.99], "schedule.max_steps": 2})
+    with pytest.warns(UserWarning, match="random generator states are not restored"):
+        train_expert(config, None, resume=folder)
+    groups = load_state(tmp_path / "run" / "checkpoints" / "step_000000002")["task"]["optimizer"]["param_groups"]
+    assert [tuple(g["betas"]) for g in groups] == [(0.5, 0.99)]
+
+
+def test_train_mode_expert_needs_two_windows_per_forward(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    """The expert's BatchNorm sees 1x1 maps: one window per micro-batch is refused before anything is written."""
+    with pytest.raises(ConfigError, match="1 window.* per expert forward"):
+        train_generator(tiny_generator_config(store, grad_accum=2), tmp_path / "run", expert=expert_file)
+    assert not (tmp_path / "run").exists()
+    eval_bn = tiny_generator_config(store, max_steps=1, grad_accum=2, sync=SyncLossConfig(schedule="fixed",
+                                                                                          expert_bn="eval"))
+    train_generator(eval_bn, tmp_path / "eval", expert=expert_file)
+    assert "sync" in read_metrics(tmp_path / "eval", "train")[0]
+
+
+def test_resuming_an_earlier_checkpoint_prunes_only_up_to_the_new_one(store: Path, tmp_path: Path) -> None:
+    """The abandoned branch's later folders neither count as newest nor survive inside a step saved again."""
+    run = tmp_path / "run"
+    train_expert(tiny_expert_config(store, **{"schedule.max_steps": 4, "schedule.keep_checkpoints": 3}), run)
+    (run / "checkpoints" / "step_000000003" / "discriminator.safetensors").touch()  # a file the new branch lacks
+    config = tiny_expert_config(store, **{"schedule.max_steps": 3, "schedule.keep_checkpoints": 1})
+    train_expert(config, None, resume=run / "checkpoints" / "step_000000002")
+    assert sorted(p.name for p in (run / "checkpoints").glob("step_*")) == ["step_000000003", "step_000000004"]
+    latest = resolve_checkpoint(run)
+    assert latest.name == "step_000000003" and load_state(latest)["step"] == 3
+    assert sorted(p.name for p in latest.iterdir()) == ["expert.safetensors", "state.pt"]

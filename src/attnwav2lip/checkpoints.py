@@ -11,8 +11,9 @@ Recognised by content, not by name:
 - the project's own format: a safetensors file whose metadata holds the network's kind and its
   config as JSON, enough to rebuild the exact network. Weights only; training state lives apart.
 
-Every pickle is read with ``torch.load(weights_only=True)``: a file whose pickle would import or
-call anything beyond tensors and plain containers is refused and its code never runs.
+Every pickle is read with ``torch.load(weights_only=True)`` (:func:`safe_torch_load`): a file whose
+pickle would import or call anything beyond tensors and plain containers is refused and its code
+never runs.
 """
 
 from __future__ import annotations
@@ -164,22 +165,6 @@ def swap_colour_order(kind: str, state: Mapping[str, "torch.Tensor"]) -> dict[st
     return swapped
 
 
-def save_training_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-    """Save optimizer / step / RNG state (tensors, numbers, strings, containers) with torch.save, atomically."""
-    import torch
-
-    with atomic_path(path) as tmp:
-        torch.save(dict(state), tmp)
-
-
-def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load what save_training_state wrote, safely (weights_only)."""
-    state = _torch_load(_checked_file(Path(path)))
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: expected a training-state dict, got {type(state).__name__}")
-    return state
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 def _read(path: Path, expect: str | None) -> _Weights:
@@ -220,9 +205,13 @@ def _looks_like_safetensors(path: Path, head: bytes) -> bool:
     return head[8:9] == b"{" and 8 + header_len <= path.stat().st_size
 
 
-def _torch_load(path: Path) -> Any:
+def safe_torch_load(path: str | os.PathLike[str]) -> Any:
+    """``torch.load(weights_only=True)`` onto the CPU: the one reader of every pickle the project loads
+    (original checkpoints, S3FD, training states), so any untrusted file fails the same way, as a
+    one-line CheckpointError naming it (and, for a pickle that would run code, what it would load)."""
     import torch
 
+    path = _checked_file(Path(path))
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -241,7 +230,7 @@ def _read_original(path: Path) -> _Weights:
     """An original checkpoint: dict with ``state_dict`` or a plain state dict, BGR, maybe ``module.``-prefixed."""
     import torch
 
-    data = _torch_load(path)
+    data = safe_torch_load(path)
     state = data.get("state_dict", data) if isinstance(data, dict) else None
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: holds no state dict of tensors; expected {EXPECTED}")

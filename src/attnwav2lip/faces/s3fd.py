@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checkpoints import safe_torch_load
 from ..errors import CheckpointError
 from .detection import Detections, Detector
 
@@ -177,10 +178,7 @@ def load_s3fd(path: str | Path, device: str | torch.device = "cpu") -> S3FDNet:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"S3FD weights not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated, not a torch file, or unsafe pickle content
-        raise CheckpointError(f"{path}: not a readable PyTorch state dict ({exc.__class__.__name__})") from None
+    state = safe_torch_load(path)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: expected a plain state dict of tensors (the original s3fd.pth)")
     net = S3FDNet()

@@ -15,9 +15,10 @@ two embeddings:
   ``mean(y d^2 + (1 - y) max(margin - d, 0)^2) / 2``. From scratch on SynthTalk it sat at its
   collapse value (every d near margin / 2) for 1,000-1,600 steps (docs/evaluation.md).
 - "multiway" (Chung et al., "Perfect match", 2019; the default): one video window against the audio
-  windows at every offset in -``multiway_shift``..``multiway_shift`` (zeros beyond the clip, as LSE
-  pads); cross-entropy of softmax(-d) over the offsets with the in-sync one as the class. It
-  trains the very decision LSE makes (the offset of minimum distance) and every sample carries
+  windows at every offset in -``multiway_shift``..``multiway_shift`` (beyond the clip, the embedding
+  of an all-zero MFCC window; LSE puts a zero *embedding* there instead: ``_mfcc_window``);
+  cross-entropy of softmax(-d) over the offsets with the in-sync one as the class. It trains the
+  very decision LSE makes (the offset of minimum distance) and every sample carries
   2 multiway_shift negatives (the audio stream then costs most of a step: 6 keeps it cheap).
 
 Every ``val_every``-th clip of the split is held out for validation.
@@ -163,7 +164,12 @@ class SyncPairs(Dataset):
 
 
 def _mfcc_window(clip: ScoringClip, start: int) -> np.ndarray:
-    """(1, 13, 20) MFCC window of the video window at ``start``; zeros outside the clip (as LSE pads)."""
+    """(1, 13, 20) MFCC window of the video window at ``start``; an all-zero window outside the clip.
+
+    The zeros are the network's *input*, so such a candidate is the audio stream's embedding of a zero
+    MFCC window. LSE (``lse.offset_distances``) pads differently: a zero *embedding* beyond the clip.
+    Kept as is: the shipped evaluator was trained with this padding.
+    """
     if not 0 <= start < clip.num_windows:
         return np.zeros((1, clip.mfcc.shape[0], WINDOW_MFCC), np.float32)
     return np.ascontiguousarray(clip.mfcc[None, :, MFCC_PER_FRAME * start : MFCC_PER_FRAME * start + WINDOW_MFCC])

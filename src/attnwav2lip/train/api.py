@@ -127,17 +127,17 @@ def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Pat
         raise ConfigError(f"{run_dir} already holds a run: resume it (--resume) or choose another folder")
     runtime = start(config.runtime)
     try:
-        # everything that can fail on a bad argument (data, weights) runs before the folder is written
+        # everything that can fail on a bad argument (data, weights, a resume) runs before the folder is written
         train_set, val_set = datasets or build_datasets(config.data, kind, config.runtime.seed)
         task = build(runtime)
-        if runtime.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            save_recipe(config, run_dir / "config.yaml")
-            write_run_info(run_dir, command, resumed_from=checkpoint)
         trainer = Trainer(task, train_set, val_set, data=config.data, schedule=config.schedule,
                           runtime=runtime, run_dir=run_dir)
         if checkpoint is not None:
             trainer.resume(checkpoint)
+        if runtime.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_recipe(config, run_dir / "config.yaml")
+            write_run_info(run_dir, command, resumed_from=checkpoint)
         return trainer.fit()
     finally:
         stop(runtime)

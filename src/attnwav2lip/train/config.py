@@ -34,7 +34,10 @@ class DataConfig:
     ``<root>/filelists``). ``sampling`` is the window sampler's own config (window length, mel
     offset, crop size, augmentation, samples per epoch). ``batch_size`` is the *global* batch
     (windows per optimiser step): each of W processes loads ``batch_size / (W * grad_accum)``
-    windows per micro-batch, so the optimisation is the same whatever the world size.
+    windows per micro-batch, so every step averages gradients over the same windows whatever the
+    world size. BatchNorm in train mode still sees each micro-batch on its own (across processes
+    only with ``runtime.sync_batchnorm``, which leaves the frozen expert alone), so its statistics,
+    and with them the optimisation, do depend on W and ``grad_accum``.
     """
 
     root: str = ""
@@ -75,8 +78,9 @@ class ScheduleConfig:
 
     ``val_batches`` global batches are evaluated at each validation (the original: ~300-700 for
     the generator, ~1,400 for the expert); sample grids are written with each checkpoint.
-    ``keep_checkpoints`` keeps only the newest N checkpoint folders (0 keeps all; a full-size
-    generator checkpoint with its discriminator and optimiser states is ~0.6 GB).
+    ``keep_checkpoints`` keeps only the newest N checkpoint folders up to the one just saved (0 keeps
+    all; later steps, left by a branch abandoned at a resume, are left alone; a full-size generator
+    checkpoint with its discriminator and optimiser states is ~0.6 GB).
     ``lr_decay_at``: global steps at which every optimiser's learning rate is multiplied by
     ``lr_decay`` (step decay; the original never decays). A decay lowers only rates that are
     training: an optimiser that starts later (the discriminator under ``gan.start: with_sync``)
@@ -223,6 +227,20 @@ class TrainConfig:
         if self.sync.weight + beta >= 1.0:
             raise ConfigError(f"sync.weight + gan.weight must be < 1, got {self.sync.weight} + {beta}")
 
+    def check_expert_batches(self, world_size: int) -> None:
+        """The expert's last feature maps are 1x1, so under ``sync.expert_bn: train`` its BatchNorm
+        needs >= 2 windows in every forward: each training micro-batch (when the sync term can switch
+        on) and each process's validation batch (validation always measures the sync loss)."""
+        if self.sync.expert_bn != "train":
+            return
+        windows = self.data.batch_size // world_size
+        if self.sync.weight > 0:
+            windows //= self.data.grad_accum
+        if windows < 2:
+            raise ConfigError(f"data.batch_size {self.data.batch_size} over {world_size} process(es) x grad_accum "
+                              f"{self.data.grad_accum} gives {windows} window(s) per expert forward; sync.expert_bn: "
+                              "train normalises each forward by its own statistics and needs >= 2 (or use eval)")
+
 
 @dataclasses.dataclass(frozen=True)
 class ExpertTrainConfig:
@@ -242,8 +260,8 @@ def with_overrides(config: T, overrides: Mapping[str, Any]) -> T:
         *parents, leaf = dotted.split(".")
         node = data
         for key in parents:
-            node = node[key]
-        if leaf not in node:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or leaf not in node:
             raise ConfigError(f"unknown config key {dotted!r}")
         node[leaf] = value
     return from_dict(type(config), data)

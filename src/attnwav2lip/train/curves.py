@@ -10,26 +10,23 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from ..data.store import read_jsonl
 from ..errors import ConfigError
 from ..fileio import atomic_path
+from .recorder import read_metrics
 
 SKIPPED = {"step", "time", "split", "sec_per_step"}
 
 
 def read_curves(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, tuple[list[int], list[float]]]]:
-    """``{metric: {split: (steps, values)}}``; when a resumed run logged a step twice, the later record wins."""
-    records = read_jsonl(Path(run_dir) / "metrics.jsonl")
-    latest: dict[tuple[str, int], dict] = {}
-    for record in records:
-        latest[(record.get("split", "train"), int(record["step"]))] = record
+    """``{metric: {split: (steps, values)}}``; when a resumed run logged a step twice, the later record
+    wins (``read_metrics``)."""
     curves: dict[str, dict[str, tuple[list[int], list[float]]]] = defaultdict(dict)
-    for (split, step), record in sorted(latest.items(), key=lambda item: item[0][1]):
+    for record in read_metrics(run_dir):
         for key, value in record.items():
             if key in SKIPPED or not isinstance(value, (int, float)):
                 continue
-            steps, values = curves[key].setdefault(split, ([], []))
-            steps.append(step)
+            steps, values = curves[key].setdefault(record["split"], ([], []))
+            steps.append(int(record["step"]))
             values.append(float(value))
     return dict(curves)
 

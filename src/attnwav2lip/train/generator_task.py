@@ -29,6 +29,7 @@ class GeneratorTask:
 
     def __init__(self, generator: nn.Module, expert: nn.Module, adversary: Adversary | None,
                  config: TrainConfig, runtime: Runtime) -> None:
+        config.check_expert_batches(runtime.world_size)
         self.runtime = runtime
         self.generator = runtime.prepare(generator)
         self.expert = runtime.place(FrozenExpert(expert, config.sync.expert_bn))

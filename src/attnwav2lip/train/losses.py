@@ -23,21 +23,29 @@ def _float32(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
     return wrapper
 
 
+def sync_probability(audio_emb: torch.Tensor, face_emb: torch.Tensor) -> torch.Tensor:
+    """(B,) cosine of the two embeddings, read as P(in sync).
+
+    The embeddings are L2-normalised and non-negative (the expert ends in a ReLU), so the cosine
+    lies in [0, 1] up to rounding, and rounding does cross 1 (1.0000004 for nearly parallel
+    embeddings): the clamp keeps it a probability that BCE accepts.
+    """
+    return F.cosine_similarity(audio_emb, face_emb).clamp(0.0, 1.0)
+
+
 @_float32
 def cosine_bce(audio_emb: torch.Tensor, face_emb: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     """SyncNet_color's loss: BCE(cos(a, v), y), the cosine used directly as P(in sync).
 
-    The embeddings are L2-normalised and non-negative (the expert ends in a ReLU), so the cosine
-    lies in [0, 1]; torch's BCE clamps its logarithms at -100, as in the original.
+    torch's BCE clamps its logarithms at -100, as in the original.
     """
-    cos = F.cosine_similarity(audio_emb, face_emb)
-    return F.binary_cross_entropy(cos.unsqueeze(1), label.view(-1, 1))
+    return F.binary_cross_entropy(sync_probability(audio_emb, face_emb).unsqueeze(1), label.view(-1, 1))
 
 
 @_float32
 def sync_accuracy(audio_emb: torch.Tensor, face_emb: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Fraction of pairs classified right by thresholding the cosine at 0.5."""
-    cos = F.cosine_similarity(audio_emb, face_emb)
+    """Fraction of pairs classified right by thresholding the same probability at 0.5."""
+    cos = sync_probability(audio_emb, face_emb)
     return ((cos > 0.5) == (label.view(-1) > 0.5)).float().mean()
 
 

@@ -45,9 +45,14 @@ class Recorder:
 
 
 def read_metrics(run_dir: str | Path, split: str | None = None) -> list[dict[str, Any]]:
-    """The records of a run's ``metrics.jsonl`` (optionally of one split), in order.
+    """The records of a run's ``metrics.jsonl`` (optionally of one split), in step order, one per
+    (split, step).
 
     A resumed run appends after its checkpoint's step, so steps logged by the interrupted run
-    after that checkpoint appear twice; the later record is the one that counts.
+    after that checkpoint appear twice in the file; the later record is the one that counts.
     """
-    return [r for r in read_jsonl(Path(run_dir) / "metrics.jsonl") if split is None or r["split"] == split]
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for record in read_jsonl(Path(run_dir) / "metrics.jsonl"):
+        if split is None or record["split"] == split:
+            latest[(record["split"], int(record["step"]))] = record
+    return sorted(latest.values(), key=lambda record: int(record["step"]))

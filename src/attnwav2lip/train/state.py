@@ -2,9 +2,10 @@
 
 A checkpoint is a folder ``checkpoints/step_000003000/`` holding one ``<name>.safetensors`` per
 trained network (``attnwav2lip.checkpoints.save_model``: loadable by ``load_model`` on its own)
-and ``state.pt``: everything else that an exact resume needs (optimisers, step, data position,
-schedule state, every process's RNG states). ``state.pt`` contains only tensors and builtins and is
-read with ``torch.load(weights_only=True)``. ``checkpoints/latest`` names the newest complete one.
+and ``state.pt``: everything else that an exact resume needs (optimisers, step, data position and
+what it means, schedule state, every process's RNG states). ``state.pt`` contains only tensors and
+builtins and is read with ``checkpoints.safe_torch_load`` (``weights_only``). ``checkpoints/latest``
+names the newest complete one.
 """
 
 from __future__ import annotations
@@ -62,10 +63,16 @@ def checkpoint_dir(run_dir: str | os.PathLike[str], step: int) -> Path:
 
 
 def save_checkpoint(folder: Path, models: dict[str, nn.Module], state: dict[str, Any]) -> None:
-    """Write one checkpoint folder and point ``latest`` at it (weights first, state last)."""
+    """Write one checkpoint folder and point ``latest`` at it (weights first, state last).
+
+    A folder of the same step left by an abandoned branch (a run resumed from an earlier checkpoint)
+    is replaced whole: none of its files (a network this run no longer has) survive beside the new ones.
+    """
     from ..checkpoints import save_model
 
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
     for name, model in models.items():
         save_model(model, folder / f"{name}.safetensors")
     with atomic_path(folder / STATE_FILE) as tmp:
@@ -73,11 +80,13 @@ def save_checkpoint(folder: Path, models: dict[str, nn.Module], state: dict[str,
     write_text_atomic(folder.parent / LATEST, folder.name + "\n")
 
 
-def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` checkpoint folders of a run (``keep`` 0: delete none)."""
+def prune_checkpoints(run_dir: Path, keep: int, written: Path) -> None:
+    """Delete all but the newest ``keep`` checkpoint folders up to ``written``, the one just saved
+    (``keep`` 0: delete none). Later steps, left by a branch abandoned when the run was resumed from
+    an earlier checkpoint, are not counted nor deleted: counting them could delete ``written`` itself."""
     if keep < 1:
         return
-    folders = sorted((run_dir / CHECKPOINTS).glob("step_*"))
+    folders = sorted(f for f in (run_dir / CHECKPOINTS).glob("step_*") if f.name <= written.name)
     for folder in folders[:-keep]:
         shutil.rmtree(folder)
 
@@ -108,11 +117,9 @@ def run_dir_of(checkpoint: Path) -> Path:
 
 def load_state(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The training state of a checkpoint folder (safe load: tensors and builtins only)."""
-    folder = Path(folder)
-    try:
-        return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: one line naming it
-        raise CheckpointError(f"{folder / STATE_FILE}: unreadable training state ({exc.__class__.__name__})") from None
+    from ..checkpoints import safe_torch_load
+
+    return safe_torch_load(Path(folder) / STATE_FILE)
 
 
 def load_weights(folder: Path, name: str, model: nn.Module) -> None:

@@ -8,6 +8,7 @@ A :class:`Task` owns one network's maths: its forward passes, losses, optimisers
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +26,10 @@ from .state import (checkpoint_dir, load_state, load_weights, prune_checkpoints,
                     set_rng_state)
 
 Batch = Mapping[str, torch.Tensor]
+
+# what a saved (epoch, batch) position means, by state key: the recipe value (or quantity) it depends on
+ORDER_KEYS: dict[str, str] = {"batch_size": "data.batch_size", "train_samples": "the training set's samples per epoch",
+                              "seed": "runtime.seed"}
 
 
 class Task(Protocol):
@@ -109,19 +114,47 @@ class Trainer:
         self.step = 0
         self.position = Position()
         self.last_validation: dict[str, float] = {}
-        # the recipe's rates, taken before a resume loads optimiser states that carry the saved rates
-        self.base_lrs = [[group["lr"] for group in optimizer.param_groups] for optimizer in task.optimizers()]
+        # the recipe's optimiser settings (rates, betas...), taken before a resume loads the saved ones
+        self.recipe_groups = [[_hyperparameters(group) for group in optimizer.param_groups]
+                              for optimizer in task.optimizers()]
 
     def resume(self, folder: Path) -> None:
-        """Continue exactly where checkpoint ``folder`` left off (weights, optimisers, order, RNG)."""
+        """Continue exactly where checkpoint ``folder`` left off (weights, optimiser states under the
+        recipe's settings, sample order, RNG)."""
         for name, network in self.task.networks().items():
             load_weights(folder, name, network)
         state = load_state(folder)
         self.step = state["step"]
-        self.position = Position(**state["position"])
+        self.position = self._saved_position(state, folder)
         self.task.load_state_dict(state["task"])
-        if len(state["rng"]) == self.runtime.world_size:
+        for optimizer, groups in zip(self.task.optimizers(), self.recipe_groups):
+            _apply_hyperparameters(optimizer, groups)
+        if state["world_size"] == self.runtime.world_size:
             set_rng_state(state["rng"][self.runtime.rank])
+        else:
+            warnings.warn(f"{folder}: saved by {state['world_size']} process(es), resumed by "
+                          f"{self.runtime.world_size}: its random generator states are not restored "
+                          "(the sample order is)", stacklevel=2)
+
+    def _sample_order(self) -> dict[str, int]:
+        """What the data position means: the same (epoch, batch) names the same samples only while these hold."""
+        return {"batch_size": self.data.batch_size, "train_samples": len(self.train_set),
+                "seed": self.runtime.options.seed}
+
+    def _saved_position(self, state: dict[str, Any], folder: Path) -> Position:
+        """The checkpoint's data position, refused when the sample order it points into has changed
+        (a larger batch or a smaller training set would put it past the epoch's end: no batch, ever)."""
+        current = self._sample_order()
+        for key, saved in state.get("sample_order", {}).items():
+            if saved != current[key]:
+                raise ConfigError(f"{folder}: {ORDER_KEYS[key]} is {current[key]} but was {saved}; an exact resume "
+                                  "needs it unchanged (start a new run from the weights instead, e.g. train --init)")
+        position = Position(**state["position"])
+        if position.batch >= self.sampler.batches_per_epoch:
+            raise ConfigError(f"{folder}: saved at batch {position.batch} of an epoch that now has "
+                              f"{self.sampler.batches_per_epoch} batches; an exact resume needs data.batch_size and "
+                              "the training set unchanged")
+        return position
 
     def fit(self) -> dict[str, float]:
         """Train to ``max_steps``; returns the last validation's metrics (empty if none ran)."""
@@ -173,10 +206,10 @@ class Trainer:
 
     def _set_learning_rates(self) -> None:
         starts = self.task.optimizer_starts()
-        for optimizer, base_lrs, start in zip(self.task.optimizers(), self.base_lrs, starts):
+        for optimizer, groups, start in zip(self.task.optimizers(), self.recipe_groups, starts):
             factor = self.schedule.lr_factor(self.step, self.step if start is None else start)
-            for group, base_lr in zip(optimizer.param_groups, base_lrs):
-                group["lr"] = base_lr * factor
+            for group, recipe in zip(optimizer.param_groups, groups):
+                group["lr"] = recipe["lr"] * factor
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
@@ -198,10 +231,11 @@ class Trainer:
         rng = self.runtime.gather(rng_state())
         if self.runtime.is_main:
             state = {"step": self.step, "position": {"epoch": self.position.epoch, "batch": self.position.batch},
-                     "task": self.task.state_dict(), "rng": rng, "world_size": self.runtime.world_size}
+                     "sample_order": self._sample_order(), "task": self.task.state_dict(), "rng": rng,
+                     "world_size": self.runtime.world_size}
             folder = checkpoint_dir(self.run_dir, self.step)
             save_checkpoint(folder, self.task.networks(), state)
-            prune_checkpoints(self.run_dir, self.schedule.keep_checkpoints)
+            prune_checkpoints(self.run_dir, self.schedule.keep_checkpoints, folder)
             self._write_samples(self.run_dir / "samples" / f"step_{self.step:09d}.png")
         self.runtime.barrier()
 
@@ -218,6 +252,18 @@ class Trainer:
 
     def _to_device(self, batch: Batch) -> Batch:
         return {k: v.to(self.runtime.device, non_blocking=True) for k, v in batch.items()}
+
+
+def _hyperparameters(group: dict[str, Any]) -> dict[str, Any]:
+    """A param group's settings (lr, betas, eps, weight_decay...) without its parameters."""
+    return {k: v for k, v in group.items() if k != "params"}
+
+
+def _apply_hyperparameters(optimizer: torch.optim.Optimizer, groups: list[dict[str, Any]]) -> None:
+    """Put the recipe's settings back over those a loaded optimiser state carried: a resume under a
+    new recipe (new betas) follows the new recipe, as it does for the learning rate."""
+    for group, recipe in zip(optimizer.param_groups, groups):
+        group.update(recipe)
 
 
 def _split(batch: Batch, parts: int) -> list[Batch]:
