@@ -170,6 +170,29 @@ def test_short_video_loops_without_jump(tmp_path: Path, loop: str) -> None:
         np.testing.assert_array_equal(seen[i], first[order[i]])
 
 
+def test_loop_cache_lives_beside_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not in /tmp, which may be a tmpfs (RAM): the output's folder has room for frames anyway."""
+    import tempfile
+
+    from attnwav2lip import inference
+
+    folders = []
+    real = tempfile.TemporaryFile
+
+    def recording(*args, **kwargs):
+        folders.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inference.tempfile, "TemporaryFile", recording)
+    face = _brightness_video(tmp_path / "face.mp4", 5)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    LipSyncer(options=SyncOptions(**FAST, box=BOX), generator=SpyGenerator.make()).sync(
+        face, _speech(tmp_path / "s.wav", 0.6), out_dir / "o.mp4")
+    assert folders == [out_dir]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["o.mp4"]
+
+
 def test_hook_frames_stay_writable_after_the_video_loops(tmp_path: Path) -> None:
     face = _brightness_video(tmp_path / "face.mp4", 3)
     writable: list[bool] = []

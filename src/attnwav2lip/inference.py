@@ -7,7 +7,8 @@ Read top to bottom, one call does (docs/sync.md has the user-facing rules):
    per source frame (N x 4, tiny);
 3. pass 2: decode again at full size, in batches: crop, generate, blend, encode as it goes.
    Output frame i shows source frame ``schedule[i]`` (forward, then backward when the audio is
-   longer: no jump); frames re-shown after the first sweep come from a raw disk cache, never RAM.
+   longer: no jump); frames re-shown after the first sweep come from a raw disk cache beside the
+   output (never RAM, and never a tmpfs /tmp that would be RAM after all).
 
 Nothing here holds the whole video: memory is one batch of frames plus small per-frame arrays.
 """
@@ -232,13 +233,15 @@ class _FaceSource:
 class _FrameCache:
     """Working frames on disk (raw, one fixed-size record each), read back with pread.
 
-    Page cache is not the process's memory, so looping a long source costs disk, not RAM.
+    Page cache is not the process's memory, so looping a long source costs disk, not RAM. The file
+    lives in ``folder`` (the output's), where there is room for the output anyway; it is unlinked
+    from the start, so nothing is left behind whatever happens.
     """
 
-    def __init__(self, shape: tuple[int, int, int]) -> None:
+    def __init__(self, shape: tuple[int, int, int], folder: Path) -> None:
         self.shape = shape
         self._bytes = int(np.prod(shape))
-        self._file = tempfile.TemporaryFile(prefix="attnwav2lip-frames-")
+        self._file = tempfile.TemporaryFile(prefix=".attnwav2lip-frames-", dir=folder)
         self._unflushed = False
         self.count = 0
 
@@ -435,7 +438,8 @@ class LipSyncer:
         starts = audio_mod.mel_window_starts(len(schedule), source.fps, self.mel_offset)
         silent = silent_windows(mel, starts, opts.silence_db) if opts.close_on_silence else np.zeros(len(schedule), bool)
         references = _References(source, track, opts)
-        frames = self._progress(clock.timed("decode", self._scheduled_frames(source, schedule)), len(schedule), "sync")
+        frames = self._progress(clock.timed("decode", self._scheduled_frames(source, schedule, writer.path.parent)),
+                              len(schedule), "sync")
         for first in range(0, len(schedule), opts.batch_size):
             index = np.arange(first, min(first + opts.batch_size, len(schedule)))
             batch = [next(frames) for _ in index]
@@ -490,7 +494,7 @@ class LipSyncer:
         marks = None if track.landmarks is None else track.landmarks[src]
         return paste_face(frame, face, box, landmarks=marks, feather=self.options.feather)
 
-    def _scheduled_frames(self, source: _FaceSource, schedule: np.ndarray) -> Iterator[np.ndarray]:
+    def _scheduled_frames(self, source: _FaceSource, schedule: np.ndarray, cache_folder: Path) -> Iterator[np.ndarray]:
         """Working frames in schedule order: one decode sweep, later sweeps from a disk cache."""
         if source.still:
             frame = next(source.frames())
@@ -498,9 +502,9 @@ class LipSyncer:
                 yield frame
             return
         looping = len(schedule) > len(np.unique(schedule))
-        cache = _FrameCache((source.height, source.width, 3)) if looping else None
+        cache = _FrameCache((source.height, source.width, 3), cache_folder) if looping else None
+        decoded = source.frames()
         try:
-            decoded = source.frames()
             last: np.ndarray | None = None
             for s in schedule:
                 if cache is not None and s < cache.count:
@@ -514,6 +518,7 @@ class LipSyncer:
                     cache.append(last)
                 yield last
         finally:
+            decoded.close()  # the decoder's file, now rather than whenever the generator is collected
             if cache is not None:
                 cache.close()
 
