@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from attnwav2lip import cli
 from attnwav2lip.checkpoints import load_model, save_model
@@ -339,6 +340,13 @@ def test_resume_applies_the_recipes_optimiser_settings_and_warns_on_a_new_world_
         train_expert(config, None, resume=folder)
     groups = load_state(tmp_path / "run" / "checkpoints" / "step_000000002")["task"]["optimizer"]["param_groups"]
     assert [tuple(g["betas"]) for g in groups] == [(0.5, 0.99)]
+    # the run keeps what its first step ran under: the recipe, and the command's record
+    earlier = yaml.safe_load((tmp_path / "run" / "config.to_step_000000001.yaml").read_text())
+    assert earlier["optim"]["betas"] != [0.5, 0.99]
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["optim"]["betas"] == [0.5, 0.99]
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["resumed_from"] is not None and len(info["earlier"]) == 1
+    assert info["earlier"][0]["resumed_from"] is None
 
 
 def test_train_mode_expert_needs_two_windows_per_forward(store: Path, expert_file: Path, tmp_path: Path) -> None:

@@ -106,8 +106,13 @@ def load_recipe(cls: type[T], path: str | os.PathLike[str]) -> T:
     return from_dict(cls, load_yaml(path), where=str(path))
 
 
-def save_recipe(config: Any, path: str | os.PathLike[str]) -> None:
-    """Save a dataclass config as YAML, atomically."""
+def recipe_yaml(config: Any) -> str:
+    """A dataclass config as the YAML text recipes are written in."""
     import yaml
 
-    write_text_atomic(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+    return yaml.safe_dump(to_dict(config), sort_keys=False)
+
+
+def save_recipe(config: Any, path: str | os.PathLike[str]) -> None:
+    """Save a dataclass config as YAML, atomically."""
+    write_text_atomic(path, recipe_yaml(config))

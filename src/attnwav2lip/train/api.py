@@ -16,11 +16,10 @@ from typing import Callable
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import save_recipe
 from ..errors import ConfigError
 from .config import DataConfig, ExpertTrainConfig, TrainConfig
 from .runtime import Runtime, start, stop
-from .state import CHECKPOINTS, LATEST, resolve_checkpoint, run_dir_of, write_run_info
+from .state import CHECKPOINTS, LATEST, resolve_checkpoint, run_dir_of, write_run_config, write_run_info
 from .trainer import Task, Trainer
 
 PathLike = str | os.PathLike[str]
@@ -136,7 +135,7 @@ def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Pat
             trainer.resume(checkpoint)
         if runtime.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
-            save_recipe(config, run_dir / "config.yaml")
+            write_run_config(run_dir, config, trainer.step)
             write_run_info(run_dir, command, resumed_from=checkpoint)
         return trainer.fit()
     finally:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import recipe_yaml
 from ..errors import CheckpointError
 from ..fileio import atomic_path, write_text_atomic
 
@@ -135,7 +136,13 @@ def load_weights(folder: Path, name: str, model: nn.Module) -> None:
 
 
 def write_run_info(run_dir: Path, command: str, *, resumed_from: Path | None = None) -> None:
-    """Record what produced a run: git revision, command, Python and package versions."""
+    """Record what produced a run: git revision, command, Python and package versions.
+
+    A resumed run keeps what produced its earlier parts, oldest first, under ``earlier``.
+    """
+    path = run_dir / "run.json"
+    previous = json.loads(path.read_text()) if path.is_file() else None
+    earlier = [] if previous is None else previous.pop("earlier", []) + [previous]
     info = {
         "command": command,
         "resumed_from": str(resumed_from) if resumed_from is not None else None,
@@ -144,8 +151,19 @@ def write_run_info(run_dir: Path, command: str, *, resumed_from: Path | None = N
         "platform": platform.platform(),
         "packages": {name: _version(name) for name in ("attnwav2lip", "torch", "numpy", "safetensors")},
         "argv": sys.argv,
+        "earlier": earlier,
     }
-    write_text_atomic(run_dir / "run.json", json.dumps(info, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(info, indent=1) + "\n")
+
+
+def write_run_config(run_dir: Path, config: Any, step: int) -> None:
+    """Save the run's resolved recipe as ``config.yaml``. A resume under a changed recipe keeps the
+    one its earlier steps ran under as ``config.to_step_<step>.yaml`` (the step it was resumed at)."""
+    path = run_dir / "config.yaml"
+    text = recipe_yaml(config)
+    if path.is_file() and path.read_text() != text:
+        path.replace(run_dir / f"config.to_step_{step:09d}.yaml")
+    write_text_atomic(path, text)
 
 
 def _git_revision() -> str:
