@@ -196,3 +196,13 @@ def test_jpeg_roundtrip_is_lossy_but_close(tiny) -> None:
     assert 0 < error < 8
     audio = _clip(12, 12 * 640)[1]
     assert sync_scores(frames, audio, tiny, jpeg_roundtrip=True) == sync_scores(decoded, audio, tiny)
+
+
+def test_scoring_hands_a_training_evaluator_back_in_training_mode() -> None:
+    """Scoring runs the evaluator in eval mode without switching a caller's training network off."""
+    torch.manual_seed(3)
+    training = TinyEvaluator().train()
+    frames, audio = _clip(20, 12800)
+    scores = sync_scores(frames, audio, training, vshift=4)
+    assert training.training
+    _assert_matches(scores, reference_evaluate(list(frames), audio, training.eval(), vshift=4))

@@ -16,8 +16,9 @@ The loops of the original are vectorised here; tests compare against a literal t
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 import numpy as np
 
@@ -164,15 +165,14 @@ def embed_windows(
     """Embeddings of the first ``num_windows`` video and audio windows, computed batch by batch.
 
     Frames are resized and converted per batch so a long video never exists as one float tensor.
+    A torch evaluator runs in eval mode and is handed back in the mode it came in.
     """
     import torch
 
-    if hasattr(evaluator, "eval"):
-        evaluator.eval()
     device = _device_of(evaluator)
     cct = torch.from_numpy(mfcc)
     video_out, audio_out = [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), _eval_mode(evaluator):
         for start in range(0, num_windows, batch_size):
             stop = min(num_windows, start + batch_size)
             clip = torch.from_numpy(_resized(frames[start : stop + WINDOW_FRAMES - 1])).permute(3, 0, 1, 2).float()
@@ -183,6 +183,18 @@ def embed_windows(
             video_out.append(evaluator.forward_video(video.to(device)).float().cpu())
             audio_out.append(evaluator.forward_audio(audio.to(device)).float().cpu())
     return torch.cat(video_out), torch.cat(audio_out)
+
+
+@contextlib.contextmanager
+def _eval_mode(evaluator: SyncEvaluator) -> Iterator[None]:
+    was_training = getattr(evaluator, "training", False)
+    if hasattr(evaluator, "eval"):
+        evaluator.eval()
+    try:
+        yield
+    finally:
+        if was_training:
+            evaluator.train()
 
 
 def resize_frame(frame: np.ndarray) -> np.ndarray:
