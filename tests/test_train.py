@@ -15,7 +15,7 @@ from attnwav2lip.train import ExpertTrainConfig, GanConfig, SyncLossConfig, Trai
 from attnwav2lip.train.adversarial import Adversary
 from attnwav2lip.train.config import RuntimeConfig
 from attnwav2lip.train.losses import cosine_bce, lower_half_frames, sync_accuracy
-from attnwav2lip.train.runtime import start
+from attnwav2lip.train.runtime import start, stop
 from attnwav2lip.train.sampler import Position, ShardedBatchSampler
 from attnwav2lip.train.sync import FrozenExpert, SyncWeight
 
@@ -157,3 +157,11 @@ def test_config_checks() -> None:
     assert with_overrides(TrainConfig(), {"model.attention": "spatial"}).model.attention == "spatial"
     with pytest.raises(ConfigError, match="freeze_bn_at"):
         with_overrides(TrainConfig(), {"schedule.freeze_bn_at": -1})
+
+
+def test_a_run_leaves_torchs_process_settings_as_it_found_them() -> None:
+    threads = torch.get_num_threads()
+    runtime = start(RuntimeConfig(progress=False, threads=threads + 1, deterministic=True))
+    assert torch.get_num_threads() == threads + 1 and torch.are_deterministic_algorithms_enabled()
+    stop(runtime)
+    assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()

@@ -29,6 +29,8 @@ class Runtime:
     world_size: int
     device: torch.device
     options: RuntimeConfig
+    # torch's process-wide threads and determinism before ``start``, put back by ``stop``
+    previous_torch: tuple[int, bool] = (0, False)
 
     @property
     def is_main(self) -> bool:
@@ -143,18 +145,24 @@ def start(options: RuntimeConfig) -> Runtime:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend, rank=rank, world_size=world_size)
+    previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled())
     if options.deterministic:
         torch.use_deterministic_algorithms(True)
     if options.threads > 0:
         torch.set_num_threads(options.threads)
     torch.manual_seed(options.seed)
-    return Runtime(rank=rank, world_size=world_size, device=device, options=options)
+    return Runtime(rank=rank, world_size=world_size, device=device, options=options, previous_torch=previous)
 
 
 def stop(runtime: Runtime) -> None:
-    """Leave the process group (if this module joined one)."""
+    """Leave the process group (if this module joined one) and put torch's threads and determinism
+    back as they were, so a training call from a notebook or a script does not change what follows."""
     if runtime.distributed and dist.is_initialized():
         dist.destroy_process_group()
+    threads, deterministic = runtime.previous_torch
+    if threads > 0:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
 
 
 def _device(name: str, local_rank: int) -> torch.device:
