@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attnwav2lip import audio
+from attnwav2lip import audio, cli
 from attnwav2lip.cli import main
 from attnwav2lip.errors import CheckpointError, ConfigError, NoFaceError
 from attnwav2lip.inference import LipSyncer, SyncOptions, loop_schedule, silent_windows
@@ -414,3 +414,16 @@ def test_unavailable_device_is_a_user_error(tmp_path: Path, media: dict[str, Pat
     code = _cli(media, tmp_path / "o.mp4", "--face", str(media["face"]), "--audio", str(media["speech"]),
                 "--device", device)
     assert code == 2 and "not available" in capsys.readouterr().err
+
+
+def test_cli_choices_are_the_librarys() -> None:
+    """The CLI spells its choices out (importing the pipeline would slow `--help`): they must not drift."""
+    import argparse
+
+    from attnwav2lip import inference
+    from attnwav2lip.faces.factory import DETECTORS
+
+    subparsers = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    choices = {a.dest: tuple(a.choices) for a in subparsers.choices["sync"]._actions if a.choices}
+    assert choices == {"detector": DETECTORS, "on_missing_face": inference.ON_MISSING, "loop": inference.LOOPS,
+                       "reference": inference.REFERENCES, "blend": inference.BLENDS, "device": inference.DEVICES}
