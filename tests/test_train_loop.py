@@ -71,6 +71,7 @@ def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path)
     assert [r["step"] for r in val] == [2] and {"loss", "accuracy"} <= set(val[0])
     assert load_model(run / "checkpoints" / "step_000000002" / "expert.safetensors").kind == "expert"
     assert (run / "config.yaml").is_file() and "git_revision" in json.loads((run / "run.json").read_text())
+    assert not (run / "samples").exists()  # the expert draws no pictures
     # --resume alone continues the run in --out with its saved config
     assert cli.main(["train-expert", "--out", str(run), "--resume", "--max-steps", "3", "--no-progress"]) == 0
     assert load_state(run / "checkpoints" / "step_000000003")["step"] == 3

@@ -27,6 +27,8 @@ from .trainer import Batch
 class GeneratorTask:
     """The generator with its frozen expert and (optionally) its adversary."""
 
+    draws_samples = True
+
     def __init__(self, generator: nn.Module, expert: nn.Module, adversary: Adversary | None,
                  config: TrainConfig, runtime: Runtime) -> None:
         config.check_expert_batches(runtime.world_size)

@@ -35,6 +35,8 @@ ORDER_KEYS: dict[str, str] = {"batch_size": "data.batch_size", "train_samples": 
 class Task(Protocol):
     """One network's training maths, driven by :class:`Trainer`."""
 
+    draws_samples: bool  # whether ``write_samples`` makes a picture (else no validation batch is loaded for it)
+
     def networks(self) -> dict[str, nn.Module]:
         """The trained networks (unwrapped) by checkpoint name, e.g. {"generator": g}."""
 
@@ -58,7 +60,7 @@ class Task(Protocol):
         """React to a validation's global means (e.g. the 0.75 rule); returns metrics to record."""
 
     def write_samples(self, batch: Batch, path: Path) -> None:
-        """Save a picture of what the network does on ``batch`` (or nothing, if it has none)."""
+        """Save a picture of what the network does on ``batch`` (called only when ``draws_samples``)."""
 
     def state_dict(self) -> dict[str, Any]:
         """Optimisers and schedule state (the networks are saved as weights separately)."""
@@ -71,6 +73,7 @@ class SingleOptimizerTask:
     or pictures (the expert, the SynthTalk evaluator); subclasses set ``self.optimizer``."""
 
     optimizer: torch.optim.Optimizer
+    draws_samples = False
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer]
@@ -82,7 +85,7 @@ class SingleOptimizerTask:
         return {}
 
     def write_samples(self, batch: Batch, path: Path) -> None:
-        """Nothing to draw: these networks make no images."""
+        raise NotImplementedError("these networks make no images")
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict()}
@@ -236,7 +239,8 @@ class Trainer:
             folder = checkpoint_dir(self.run_dir, self.step)
             save_checkpoint(folder, self.task.networks(), state)
             prune_checkpoints(self.run_dir, self.schedule.keep_checkpoints, folder)
-            self._write_samples(self.run_dir / "samples" / f"step_{self.step:09d}.png")
+            if self.task.draws_samples:
+                self._write_samples(self.run_dir / "samples" / f"step_{self.step:09d}.png")
         self.runtime.barrier()
 
     @torch.no_grad()
