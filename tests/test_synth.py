@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
+from attnwav2lip.errors import AttnWav2LipError  # noqa: E402
 from attnwav2lip.synth import sentences, speech, visemes  # noqa: E402
 from attnwav2lip.synth.mouth import LIP_TEETH, OPEN, PRESS, REST  # noqa: E402
 
@@ -81,8 +82,9 @@ def test_bad_voice_and_empty_text_are_user_errors() -> None:
 
 
 def test_unknown_symbol_is_an_error_not_a_fallback() -> None:
-    with pytest.raises(visemes.UnknownPhonemeError):
+    with pytest.raises(visemes.UnknownPhonemeError) as error:
         visemes.segments("ʘ")
+    assert isinstance(error.value, AttnWav2LipError) and str(error.value).startswith("no viseme")
     assert visemes.segments("ˈaɪə") == ["a", "ɪ", "ə"]
     assert visemes.segments("t̪") == ["t"] and visemes.segments("dʒ") == ["dʒ"]
 

@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("espeakng_loader")
 
 from attnwav2lip.synth.corpus import (  # noqa: E402
-    SPLITS, CorpusConfig, _first_clause, load_truth, plan, read_manifest, write_corpus,
+    SPLITS, CorpusConfig, _first_clause, frames_for_samples, load_truth, plan, read_manifest, samples_for_frames,
+    write_corpus,
 )
 from attnwav2lip.errors import ConfigError  # noqa: E402
 from attnwav2lip.synth.identity import Identity, sample_identity  # noqa: E402
@@ -98,3 +99,12 @@ def test_cli_runs_in_parallel(tmp_path) -> None:
     assert code == 0
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 2
     assert sorted(os.listdir(out / "clips"))[:4] == ["000000.mp4", "000000.npz", "000000.speech.json", "000000.wav"]
+
+
+@pytest.mark.parametrize("fps", [20.0, 24.0, 25.0, 30.0, 30000 / 1001])
+def test_padded_speech_gives_back_its_frame_count_at_any_fps(fps: float) -> None:
+    """Video and audio end together: padding to n frames' samples never yields n + 1 frames."""
+    for n in range(1, 400):
+        samples = samples_for_frames(n, fps)
+        assert frames_for_samples(samples, fps) == n
+        assert abs(samples - n * 16000 / fps) < 1

@@ -153,18 +153,31 @@ def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> 
     Stored speech is padded with silence (at least 0.15 s, and to `min_seconds`) up to a whole
     number of frames, so video and audio end together.
     """
-    from .speech import SAMPLE_RATE, Utterance, pad_to, speak
+    from .speech import Utterance, pad_to, speak
 
     if paths[".wav"].is_file() and paths[".speech.json"].is_file():
         return Utterance.load(paths[".wav"], paths[".speech.json"])
     utt = speak(spec.text, spec.voice, rate=spec.rate, pitch=spec.pitch, pitch_range=spec.pitch_range,
                 lead_silence=spec.lead_silence, max_seconds=spec.target_seconds, min_seconds=config.min_seconds)
     seconds = max(utt.duration + 0.15, config.min_seconds)
-    samples_per_frame = SAMPLE_RATE / config.fps
-    n_frames = math.ceil(seconds * config.fps - 1e-9)
-    utt = pad_to(utt, math.ceil(n_frames * samples_per_frame - 1e-6))
+    utt = pad_to(utt, samples_for_frames(math.ceil(seconds * config.fps - 1e-9), config.fps))
     utt.save(paths[".wav"], paths[".speech.json"])
     return utt
+
+
+def samples_for_frames(n_frames: int, fps: float) -> int:
+    """Audio samples that end with frame ``n_frames``: rounded down, so ``frames_for_samples`` gives
+    ``n_frames`` back at any fps (rounding up added a frame whenever 16000 / fps is fractional)."""
+    from .speech import SAMPLE_RATE
+
+    return math.floor(n_frames * SAMPLE_RATE / fps + 1e-6)
+
+
+def frames_for_samples(samples: int, fps: float) -> int:
+    """Video frames that cover ``samples`` audio samples."""
+    from .speech import SAMPLE_RATE
+
+    return math.ceil(samples * fps / SAMPLE_RATE - 1e-6)
 
 
 def make_clip(spec: ClipSpec, config: CorpusConfig, out: Path) -> dict[str, Any]:
@@ -180,7 +193,7 @@ def make_clip(spec: ClipSpec, config: CorpusConfig, out: Path) -> dict[str, Any]
     from .visemes import frame_phonemes, mouth_track
 
     utt = _utterance(spec, config, paths)
-    n_frames = math.ceil(len(utt.audio) * config.fps / SAMPLE_RATE - 1e-6)
+    n_frames = frames_for_samples(len(utt.audio), config.fps)
     identity = sample_identity(spec.identity_seed)
     motion = sample_motion(spec.motion_seed, n_frames, config.fps)
     track = mouth_track(utt.phones, config.fps, n_frames)

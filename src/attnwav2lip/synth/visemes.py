@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..errors import AttnWav2LipError
 from .mouth import LIP_TEETH, MOUTH_PARAMS, OPEN, PRESS, REST
 from .speech import SILENCE, Phone
 
@@ -70,8 +71,10 @@ _GRID = 1000.0  # internal sampling rate of trajectories (Hz)
 _LONGEST = max(len(k) for k in VISEMES)
 
 
-class UnknownPhonemeError(KeyError):
-    """A phoneme contains a symbol the viseme table has no entry for (a gap in the table: a bug)."""
+class UnknownPhonemeError(AttnWav2LipError):
+    """A phoneme contains a symbol the viseme table has no entry for (a gap in the table: a bug).
+
+    An ``AttnWav2LipError``, so the CLI reports it in one line (a ``KeyError`` would print quoted)."""
 
 
 def segments(phoneme: str) -> list[str]:
