@@ -172,3 +172,18 @@ def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: 
         rows = {r["row"]: r for r in csv.DictReader(handle)}
     assert list(rows) == ["tiny", GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT] and rows["tiny"]["pairs"] == "1"
     assert (tmp_path / "videos" / "tiny" / "0000.mp4").is_file()
+
+
+def test_crops_are_the_same_face_region_at_any_render_size() -> None:
+    """The evaluator's crop convention is in 256-px render pixels: a 512-px render's boxes are scaled to it."""
+    import cv2
+
+    from attnwav2lip.metrics.synthtalk import synthtalk_crops
+
+    rng = np.random.default_rng(0)
+    small = cv2.resize(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), (256, 256), interpolation=cv2.INTER_CUBIC)
+    large = cv2.resize(small, (512, 512), interpolation=cv2.INTER_CUBIC)
+    box = np.array([[70.0, 60.0, 180.0, 200.0]] * 20)  # clip-long: the boxes are median-filtered over 13 frames
+    at_256 = synthtalk_crops(np.stack([small] * 20), box).astype(float)
+    at_512 = synthtalk_crops(np.stack([large] * 20), box * 2).astype(float)
+    assert np.abs(at_256 - at_512).mean() < 3  # only resampling differs

@@ -300,19 +300,24 @@ def lower_face(boxes: np.ndarray) -> np.ndarray:
     return np.stack([x1, (y1 + y2) / 2, x2, y2], axis=1)
 
 
+EVALUATOR_RENDER_SIZE = 256  # the render size whose pixel coordinates the evaluator's crops use
+
+
 def synthtalk_crops(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """What the shipped SynthTalk evaluator was trained on, and so what every SynthTalk LSE scores.
 
     Frames are first resized to 224x224 as the LRS protocol reads them; then syncnet's crop is taken
-    with the rendered boxes' coordinates as they are, in the render's own pixels (not rescaled
-    to 224). For 256-px renders that centres the crop 8/7 times further from the top-left corner
-    and makes it 8/7 larger than the box-true crop: it is cut lower, on the mouth and chin, which
-    suits a lip-sync judge; a box-true crop would need a newly trained evaluator.
+    with the boxes' coordinates in the pixels of a 256-px render (not rescaled to 224). That centres
+    the crop 8/7 times further from the top-left corner and makes it 8/7 larger than the box-true
+    crop: it is cut lower, on the mouth and chin, which suits a lip-sync judge; a box-true crop
+    would need a newly trained evaluator. Boxes of renders of another size are first scaled to
+    256-px coordinates, so every render size gets the same crop of the face.
     """
     from .lse import resize_frame
     from .wild import crop_faces
 
-    return crop_faces(np.stack([resize_frame(frame) for frame in frames]), boxes)
+    scale = EVALUATOR_RENDER_SIZE / frames.shape[2]
+    return crop_faces(np.stack([resize_frame(frame) for frame in frames]), np.asarray(boxes) * scale)
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ def _record(spec: ClipSpec, config: CorpusConfig, out: Path, paths: dict[str, Pa
 def _worker_init() -> None:
     import cv2
 
-    cv2.setNumThreads(1)  # one process per core already
+    cv2.setNumThreads(1)  # one worker process per core already
 
 
 def _run(job: tuple[ClipSpec, CorpusConfig, Path]) -> dict[str, Any]:
@@ -243,8 +243,7 @@ def iter_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int 
     root = Path(out)
     (root / "clips").mkdir(parents=True, exist_ok=True)
     jobs = [(spec, config, root) for spec in plan(config)]
-    if workers <= 1:
-        _worker_init()
+    if workers <= 1:  # in the caller's process: its OpenCV settings are its own
         yield from map(_run, jobs)
         return
     import multiprocessing

@@ -63,10 +63,7 @@ def mouth_strip(text: str = STRIP_TEXT, voice: str = "en-us+m3", fps: float = 25
 def write_figures(out: str | os.PathLike[str]) -> list[Path]:
     """Write the contact sheet and the mouth strip as PNG files into `out`; returns their paths."""
     import cv2
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the process's backend and figure registry stay untouched
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +73,8 @@ def write_figures(out: str | os.PathLike[str]) -> list[Path]:
     crops, labels, step = mouth_strip()
     per_row = 12
     rows = int(np.ceil(len(crops) / per_row))
-    fig, axes = plt.subplots(rows, per_row, figsize=(per_row * 1.1, rows * 1.05))
+    fig = Figure(figsize=(per_row * 1.1, rows * 1.05))
+    axes = fig.subplots(rows, per_row)
     for k, ax in enumerate(np.atleast_1d(axes).ravel()):
         ax.axis("off")
         if k < len(crops):
@@ -87,5 +85,4 @@ def write_figures(out: str | os.PathLike[str]) -> list[Path]:
     strip_path = folder / "synthtalk_mouths.png"
     with atomic_path(strip_path) as tmp:
         fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     return [sheet_path, strip_path]

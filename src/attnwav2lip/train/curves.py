@@ -34,17 +34,15 @@ def read_curves(run_dir: str | os.PathLike[str]) -> dict[str, dict[str, tuple[li
 def plot_curves(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], keys: Sequence[str] | None = None,
                 title: str | None = None) -> Path:
     """Write the PNG of ``keys`` (default: every metric the run logged) and return its path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the process's backend and figure registry stay untouched
 
     curves = read_curves(run_dir)
     keys = list(keys) if keys is not None else sorted(curves)
     missing = [k for k in keys if k not in curves]
     if not keys or missing:
         raise ConfigError(f"{run_dir}: no logged metric {', '.join(missing) or '(none at all)'}")
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+    fig = Figure(figsize=(4 * len(keys), 3.2))
+    axes = fig.subplots(1, len(keys), squeeze=False)
     for ax, key in zip(axes[0], keys):
         for split, (steps, values) in sorted(curves[key].items()):
             ax.plot(steps, values, marker="o" if split == "val" else None, markersize=3, label=split)
@@ -56,5 +54,4 @@ def plot_curves(run_dir: str | os.PathLike[str], out: str | os.PathLike[str], ke
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
     return Path(out)
