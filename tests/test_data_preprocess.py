@@ -11,7 +11,7 @@ import pytest
 
 from attnwav2lip.data.preprocess import PreprocessConfig, preprocess, process_video
 from attnwav2lip.data.sources import VideoItem, find_videos, in_shard
-from attnwav2lip.data.store import MANIFEST, TMP, VIDEOS, ClipStore, clip_dir, read_jsonl, read_manifest
+from attnwav2lip.data.store import MANIFEST, TMP, VIDEOS, ClipStore, append_jsonl, clip_dir, read_jsonl, read_manifest
 
 SHIFT = 2  # the face moves left by this many pixels per source frame
 
@@ -114,7 +114,8 @@ def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray
         expected = truth - SHIFT * (first + np.arange(len(boxes)))[:, None] * np.array([1, 0, 1, 0])
         assert np.abs(boxes - expected).max() < 7  # detector jitter, H.264, smoothing lag at run ends (box ~105 px)
         assert abs(np.diff(boxes[:-4, 0]).mean() + SHIFT) < 0.5  # the smoothing window flattens the last 4
-    assert preprocess(root, out, progress=False)["skipped"] == 4  # resumable: nothing redone
+    again = preprocess(root, out, progress=False)  # resumable: only the failed video is retried
+    assert (again["skipped"], again["failed"], again["clips"]) == (3, 1, 0)
 
 
 def test_fps_conversion_by_timestamps(tmp_path: Path, portrait: np.ndarray) -> None:
@@ -162,6 +163,43 @@ def test_shards_share_one_store(tmp_path: Path, lrs2: Path) -> None:
     assert first["skipped"] == second["skipped"] == 0
     assert sum(c[k] for c in (first, second) for k in ("ok", "no_face", "failed")) == 4
     assert len(read_manifest(out)) == 3
+
+
+def test_scene_threshold_is_the_one_inference_uses() -> None:
+    import inspect
+
+    from attnwav2lip.faces import SCENE_THRESHOLD, SceneCutDetector, detect_frames, detect_video
+
+    assert PreprocessConfig().scene_threshold == SCENE_THRESHOLD == SceneCutDetector().threshold
+    for detect in (detect_frames, detect_video):
+        assert inspect.signature(detect).parameters["scene_threshold"].default == SCENE_THRESHOLD
+
+
+def test_rerun_with_other_settings_is_refused(tmp_path: Path) -> None:
+    from attnwav2lip.data.store import DatasetError
+    from attnwav2lip.faces.factory import DetectorConfig
+
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos/bad.mp4").write_bytes(b"not a video")  # fails fast: no detection needed
+    out = tmp_path / "store"
+    preprocess(tmp_path / "videos", out, PreprocessConfig(size=64), progress=False)
+    assert "size: 64" in (out / "preprocess.yaml").read_text()
+    with pytest.raises(DatasetError, match=r"size 64 \(store\) vs 96 \(now\)"):
+        preprocess(tmp_path / "videos", out, progress=False)
+    # where the detector runs and how many workers do not change the clips
+    preprocess(tmp_path / "videos", out, PreprocessConfig(size=64, detector=DetectorConfig(device="cuda")),
+               workers=2, progress=False)
+
+
+def test_failed_videos_are_retried_and_the_last_record_wins(tmp_path: Path) -> None:
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos/bad.mp4").write_bytes(b"not a video")
+    out = tmp_path / "store"
+    for _ in range(2):
+        assert preprocess(tmp_path / "videos", out, progress=False)["failed"] == 1
+    assert [r["status"] for r in read_jsonl(out / VIDEOS)] == ["failed", "failed"]
+    append_jsonl(out / VIDEOS, [{"video": "bad", "status": "no_face", "clips": 0, "reason": ""}])
+    assert preprocess(tmp_path / "videos", out, progress=False)["skipped"] == 1
 
 
 def test_cli_from_wav2lip_and_bad_shard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,6 +50,16 @@ def test_long_gap_stays_missing_but_the_face_is_found_again():
     assert np.isnan(track.boxes[7]).all()
 
 
+def test_a_slightly_overlapping_neighbour_does_not_continue_a_lost_speaker():
+    # the speaker (x1=100) is lost for 15 frames (> max_gap) while a neighbour whose box touches
+    # the speaker's (IoU 0.05) is detected; the box must not jump to the neighbour and back
+    speaker, neighbour = [100.0, 100.0, 200.0, 200.0], [190.0, 100.0, 290.0, 200.0]
+    frames = [_dets(neighbour) if 21 <= i < 36 else _dets(speaker) for i in range(42)]
+    track = track_faces(frames, SIZE, NO_PAD_NO_SMOOTH)
+    assert track.present.tolist() == [True] * 21 + [False] * 15 + [True] * 6
+    np.testing.assert_allclose(track.boxes[track.present], np.array([speaker] * 27, np.float32))
+
+
 def test_tracks_and_interpolation_stop_at_scene_cuts():
     a, b = _moving(6), _moving(6, x0=300)
     frames = [_dets(a[0]), _dets(a[1]), Detections.empty(), _dets(b[3]), _dets(b[4]), _dets(b[5])]
@@ -137,6 +147,15 @@ def test_frame_transform_resize_rotate_crop():
     assert np.array_equal(cropped, cv2.rotate(half, cv2.ROTATE_90_CLOCKWISE)[10:, 5:40])
     with pytest.raises(ValueError):
         FrameTransform(resize_factor=0)
+
+
+def test_frame_transform_from_a_list_crop_is_hashable():
+    from attnwav2lip.config import from_dict
+
+    listed = FrameTransform(crop=[10, -1, 5, 40])  # as json.loads or a YAML recipe gives it
+    assert listed.crop == (10, -1, 5, 40) and hash(listed) == hash(FrameTransform(crop=(10, -1, 5, 40)))
+    assert {listed, from_dict(FrameTransform, {"crop": [10, -1, 5, 40]})} == {listed}
+    assert FrameTransform(crop=[0, -1, 0, -1]).identity
 
 
 def test_track_config_from_a_recipe_mapping():

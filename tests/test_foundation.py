@@ -12,7 +12,7 @@ import pytest
 from attnwav2lip import cli
 from attnwav2lip.config import from_dict, load_recipe, save_recipe, to_dict
 from attnwav2lip.errors import AttnWav2LipError, ConfigError
-from attnwav2lip.fileio import atomic_path
+from attnwav2lip.fileio import atomic_path, create_text_atomic
 
 
 def test_import_is_light() -> None:
@@ -64,6 +64,13 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path) -> None:
         tmp.write_bytes(b"done")
     assert target.read_bytes() == b"done"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_create_text_atomic_never_overwrites(tmp_path: Path) -> None:
+    target = tmp_path / "settings.yaml"
+    assert create_text_atomic(target, "first\n")
+    assert not create_text_atomic(target, "second\n")  # the first writer wins, e.g. of racing shards
+    assert target.read_text() == "first\n" and [p.name for p in tmp_path.iterdir()] == ["settings.yaml"]
 
 
 def test_atomic_path_missing_folder(tmp_path: Path) -> None:

@@ -67,3 +67,22 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def create_text_atomic(path: str | os.PathLike[str], text: str) -> bool:
+    """Write ``text`` to ``path`` whole, unless ``path`` exists; False when it already did.
+
+    A hard link fails on an existing name, so of writers racing to create the file exactly one
+    wins and no reader ever sees it half written.
+    """
+    target = Path(path)
+    tmp = _create_beside(target)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync(tmp)
+        os.link(tmp, target)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)

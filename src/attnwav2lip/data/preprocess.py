@@ -16,7 +16,10 @@ slot shows the last source frame at or before it (``metrics.scoring.resample_fra
 
 Crash safety and resumption: clips are written under ``.tmp/<run name>`` and renamed into place;
 a video's clip records go to ``manifest.jsonl`` and then its status line to ``videos.jsonl``.
-A run skips videos already in ``videos.jsonl`` and first deletes its own leftover temp folder.
+A run skips videos already in ``videos.jsonl`` (retrying those whose last status is "failed")
+and first deletes its own leftover temp folder. The first run records its settings in
+``preprocess.yaml``; a later run with settings that change the clips is refused, so one store
+never mixes clips made differently.
 Shards (``shard=(i, n)``) take a stable hash share of the videos and use their own temp folder,
 so shards may run at the same time on one output folder.
 
@@ -38,16 +41,21 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from ..config import from_dict, load_yaml, recipe_yaml, to_dict
 from ..errors import AttnWav2LipError, ConfigError
 from ..faces.factory import DetectorConfig
+from ..faces.scenes import SCENE_THRESHOLD
 from ..faces.tracking import TrackConfig
+from ..fileio import create_text_atomic
 from .sources import VideoItem, find_videos, in_shard
-from .store import MANIFEST, VIDEOS, append_jsonl, clean_tmp, read_jsonl, write_clip
+from .store import MANIFEST, VIDEOS, DatasetError, append_jsonl, clean_tmp, read_jsonl, write_clip
 
 if TYPE_CHECKING:
     from ..metrics.lse import SyncEvaluator, SyncScores
 
 DETECT_BATCH = 16  # frames per detector call
+SETTINGS = "preprocess.yaml"  # the PreprocessConfig a store's clips were made with
+UNCOMPARED = frozenset({"detector.device"})  # where the detector runs, not what the clips are
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +75,7 @@ class PreprocessConfig:
     size: int = 96
     detector: DetectorConfig = DetectorConfig()
     track: TrackConfig = TrackConfig()
-    scene_threshold: float = 0.35  # HSV-histogram distance that counts as a cut (faces.scenes)
+    scene_threshold: float = SCENE_THRESHOLD  # HSV-histogram distance that counts as a cut, as at inference
     min_frames: int = 16  # shortest clip kept: more than 3·T frames, the samplers' eligibility rule
     sync: SyncConfig = SyncConfig()
 
@@ -98,8 +106,9 @@ def preprocess(
     """Preprocess every video of ``videos`` (folder or list; see ``sources``) into the store ``out``.
 
     Resumable and crash-safe (module docstring). Bad videos are reported on stderr, recorded as
-    "failed" and skipped. Returns counts of videos: ok, no_face, unsynced (every segment failed
-    the sync check), failed, skipped (done before), and clips written.
+    "failed" and retried by the next run. Returns counts of videos: ok, no_face, unsynced (every
+    segment failed the sync check), failed, skipped (done before), and clips written. Raises
+    DatasetError when ``out`` was made with other settings.
     """
     from tqdm import tqdm
 
@@ -108,17 +117,13 @@ def preprocess(
         raise ConfigError(f"shard {index}/{count}: expected 0 <= i < n")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_settings(out, config)
     run = f"shard-{index}-of-{count}"
     clean_tmp(out, run)
-    done = {r.get("video") for r in read_jsonl(out / VIDEOS)}
+    done = _done(out)
     todo = [v for v in find_videos(videos) if in_shard(v.key, index, count)]
-    counts = {"ok": 0, "no_face": 0, "unsynced": 0, "failed": 0, "skipped": 0, "clips": 0}
-    pending = []
-    for item in todo:
-        if item.key in done:
-            counts["skipped"] += 1
-        else:
-            pending.append(item)
+    pending = [item for item in todo if item.key not in done]
+    counts = {"ok": 0, "no_face": 0, "unsynced": 0, "failed": 0, "skipped": len(todo) - len(pending), "clips": 0}
     bar = tqdm(total=len(pending), desc=f"preprocess {index}/{count}", unit="video", disable=not progress)
     for result in _run_all(pending, out, config, run, workers):
         append_jsonl(out / MANIFEST, result.clips)
@@ -130,6 +135,39 @@ def preprocess(
         bar.update()
     bar.close()
     return counts
+
+
+def check_settings(out: Path, config: PreprocessConfig) -> None:
+    """Record ``config`` in a new store, or refuse it when the store's clips were made otherwise.
+
+    Resuming with another size, fps, detector... would silently mix differently made clips.
+    """
+    path = out / SETTINGS
+    create_text_atomic(path, recipe_yaml(config))  # no-op when a run (or a shard) already did
+    stored = _flat(to_dict(from_dict(PreprocessConfig, load_yaml(path), where=str(path))))
+    current = _flat(to_dict(config))
+    differ = [f"{k} {stored[k]!r} (store) vs {current[k]!r} (now)"
+              for k in current if k not in UNCOMPARED and stored[k] != current[k]]
+    if differ:
+        raise DatasetError(f"{out} was preprocessed with other settings: {'; '.join(differ)}; "
+                           "rerun with the store's settings or use another --out")
+
+
+def _flat(data: dict, prefix: str = "") -> dict:
+    """Nested settings as {"detector.name": ...}, so a difference is named by its full key."""
+    out: dict = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _done(out: Path) -> set[str]:
+    """Videos an earlier run finished: the last record of a video counts, and "failed" ones are retried."""
+    status = {r.get("video"): r.get("status") for r in read_jsonl(out / VIDEOS)}
+    return {video for video, s in status.items() if s != "failed"}
 
 
 def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: str, workers: int) -> Iterator[VideoResult]:
@@ -162,8 +200,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
     from ..audio import SAMPLE_RATE, load_audio
     from ..errors import MediaError
     from ..faces.geometry import crop_face
-    from ..faces.scenes import SceneCutDetector
-    from ..faces.tracking import track_faces
+    from ..faces.scan import detect_frames
     from ..video import probe
 
     info = probe(item.path)
@@ -173,16 +210,12 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
         raise MediaError(f"{item.path}: no audio stream (a training clip needs speech)")
     wav = load_audio(item.path)
 
-    cuts: list[bool] = []
-    detections = []
-    scenes = SceneCutDetector(config.scene_threshold)
     with config.detector.create() as detector:
         settings = detector.settings()
-        for batch in _batches(_frames(item.path, info.fps, config.fps), DETECT_BATCH):
-            cuts += [scenes.update(frame) for frame in batch]
-            detections += detector.detect(batch)
-    track = track_faces(detections, (info.height, info.width), config.track, np.array(cuts, bool))
-    segments = _segments(track.present, np.array(cuts, bool), config.min_frames)
+        found = detect_frames(_frames(item.path, info.fps, config.fps), detector, batch_size=DETECT_BATCH,
+                              scene_threshold=config.scene_threshold)
+    track = found.track(config.track)
+    segments = _segments(track.present, found.cuts, config.min_frames)
     if not segments:
         return [], 0
 
@@ -267,17 +300,6 @@ def _frames(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
     from ..video import iter_frames
 
     return resample_frames(iter_frames(path), source_fps, fps)
-
-
-def _batches(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    batch: list[np.ndarray] = []
-    for frame in frames:
-        batch.append(frame)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _segments(present: np.ndarray, cuts: np.ndarray, min_frames: int) -> list[tuple[int, int]]:

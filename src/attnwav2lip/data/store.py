@@ -4,6 +4,7 @@ Layout of a dataset root::
 
     manifest.jsonl            one JSON record per complete clip (id, frames, fps, source, split)
     videos.jsonl              one record per processed source video (for resumable preprocessing)
+    preprocess.yaml           the settings its clips were made with (preprocess refuses others)
     clips/<id>/frames.npy     uint8 (N, S, S, 3) RGB face crops, memory-mapped when read
     clips/<id>/audio.wav      16 kHz mono 16-bit PCM, starting at the clip's first frame
     clips/<id>/mel.npy        float32 (80, M) mel of audio.wav, cached so no sample recomputes it

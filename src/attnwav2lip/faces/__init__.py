@@ -56,7 +56,7 @@ from .geometry import (
     paste_face,
 )
 from .scan import VideoDetections, detect_frames
-from .scenes import SceneCutDetector, scene_cuts
+from .scenes import SCENE_THRESHOLD, SceneCutDetector, scene_cuts
 from .tracking import FaceTrack, TrackConfig, smooth_boxes, track_faces
 from .transforms import FrameTransform
 
@@ -69,7 +69,7 @@ _BACKENDS = {
 }
 
 __all__ = [
-    "BoxAdjust", "DetectionCache", "Detections", "Detector", "DetectorConfig", "FaceTrack",
+    "SCENE_THRESHOLD", "BoxAdjust", "DetectionCache", "Detections", "Detector", "DetectorConfig", "FaceTrack",
     "FrameTransform", "SceneCutDetector", "TrackConfig", "VideoDetections", "clip_boxes",
     "content_digest", "create_detector", "crop_face", "crop_faces", "default_cache_dir",
     "detect_frames", "detect_video", "iou_matrix", "lip_polygon", "lower_face_mask", "lower_face_polygon",

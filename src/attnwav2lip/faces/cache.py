@@ -22,6 +22,7 @@ from ..errors import MediaError
 from ..fileio import atomic_path
 from .detection import Detector
 from .scan import VideoDetections, detect_frames
+from .scenes import SCENE_THRESHOLD
 
 FORMAT = 1  # bump when the stored layout or the meaning of a setting changes
 
@@ -81,7 +82,7 @@ def detect_video(
     cache: DetectionCache | None = None,
     settings: Mapping[str, Any] | None = None,
     batch_size: int = 16,
-    scene_threshold: float | None = 0.3,
+    scene_threshold: float | None = SCENE_THRESHOLD,
 ) -> VideoDetections:
     """Detections for ``video``, from the cache when possible.
 

@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .detection import Detections, Detector
-from .scenes import SceneCutDetector
+from .scenes import SCENE_THRESHOLD, SceneCutDetector
 from .tracking import FaceTrack, TrackConfig, track_faces
 
 
@@ -59,7 +59,7 @@ def detect_frames(
     detector: Detector,
     *,
     batch_size: int = 16,
-    scene_threshold: float | None = 0.3,
+    scene_threshold: float | None = SCENE_THRESHOLD,
     progress: Callable[[int], None] | None = None,
 ) -> VideoDetections:
     """Run ``detector`` over a stream of uint8 RGB frames of one size, ``batch_size`` at a time.

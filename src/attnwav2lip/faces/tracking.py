@@ -139,9 +139,10 @@ def _link(detections: Sequence[Detections], scenes: np.ndarray, config: TrackCon
 def _select(tracks: list[_Track], detections: Sequence[Detections], config: TrackConfig) -> list[_Track]:
     """Per scene: the track of rank ``speaker`` by total box area, then the tracks that continue it.
 
-    A continuation does not overlap the chosen frames in time and its nearest box overlaps the
-    chosen box at the nearest chosen frame (the face was lost longer than ``max_gap`` and found
-    again in the same place).
+    A continuation does not overlap the chosen frames in time and its nearest box matches the
+    chosen box at the nearest chosen frame with IoU above ``iou_threshold`` (the face was lost
+    longer than ``max_gap`` and found again in the same place; a neighbour that merely touches
+    the speaker's box is not the speaker).
     """
     chosen: list[_Track] = []
     by_scene: dict[int, list[_Track]] = {}
@@ -156,7 +157,7 @@ def _select(tracks: list[_Track], detections: Sequence[Detections], config: Trac
         taken = dict(zip(first.frames, _boxes(first, detections)))
         order = sorted(taken)  # chosen frames, for nearest-frame lookups
         for track in ranked[config.speaker + 1 :]:
-            if _continues(track, taken, order, detections):
+            if _continues(track, taken, order, detections, config.iou_threshold):
                 chosen.append(track)
                 taken.update(zip(track.frames, _boxes(track, detections)))
                 order = sorted(taken)
@@ -167,13 +168,20 @@ def _boxes(track: _Track, detections: Sequence[Detections]) -> list[np.ndarray]:
     return [detections[f].boxes[i] for f, i in zip(track.frames, track.indices)]
 
 
-def _continues(track: _Track, taken: dict[int, np.ndarray], order: list[int], detections: Sequence[Detections]) -> bool:
+def _continues(
+    track: _Track,
+    taken: dict[int, np.ndarray],
+    order: list[int],
+    detections: Sequence[Detections],
+    iou_threshold: float,
+) -> bool:
+    """Whether ``track`` is the chosen face found again: same place, by the linking threshold."""
     if any(f in taken for f in track.frames):
         return False
     for f, i in ((track.frames[0], track.indices[0]), (track.frames[-1], track.indices[-1])):
         k = bisect.bisect_left(order, f)
         near = min(order[max(k - 1, 0) : k + 1], key=lambda g: abs(g - f))
-        if iou_matrix(detections[f].boxes[i], taken[near])[0, 0] > 0:
+        if iou_matrix(detections[f].boxes[i], taken[near])[0, 0] > iou_threshold:
             return True
     return False
 

@@ -23,6 +23,8 @@ class FrameTransform:
     crop: tuple[int, int, int, int] = (0, -1, 0, -1)
 
     def __post_init__(self) -> None:
+        # YAML and JSON give lists; keep the frozen transform hashable (cache keys, sets).
+        object.__setattr__(self, "crop", tuple(self.crop))
         if self.resize_factor < 1:
             raise ValueError(f"resize_factor must be >= 1, got {self.resize_factor}")
         if len(self.crop) != 4:
@@ -30,7 +32,7 @@ class FrameTransform:
 
     @property
     def identity(self) -> bool:
-        return self.resize_factor == 1 and not self.rotate and tuple(self.crop) == (0, -1, 0, -1)
+        return self.resize_factor == 1 and not self.rotate and self.crop == (0, -1, 0, -1)
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         if self.identity:
