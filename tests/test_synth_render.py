@@ -76,11 +76,19 @@ def test_a_short_motion_loops_pingpong_like_sync() -> None:
     ident, motion = sample_identity(2), _still(2, 4)
     fitted = fit_motion(motion, 9)
     assert np.array_equal(fitted.pose, motion.pose[[0, 1, 2, 3, 2, 1, 0, 1, 2]])
+    assert len(fit_motion(motion, 2)) == 2  # a longer motion is cut
+
+
+def test_a_rendered_truth_is_the_clips_own_frame_with_another_mouth() -> None:
+    """Looped or cut, frame i is the clip's frame schedule[i] (its torso, its noise), as `sync` shows it."""
+    ident, motion = sample_identity(2), sample_motion(2, 4)  # camera noise and JPEG on
+    clip = Renderer(ident, motion, SIZE)
     track = _track(9, 3)
     frames = render(ident, motion, track, size=SIZE)
-    renderer = Renderer(ident, fitted, SIZE)
-    assert np.array_equal(frames[5], renderer.frame(5, track[5]))
-    assert len(fit_motion(motion, 2)) == 2  # a longer motion is cut
+    for i, source in enumerate([0, 1, 2, 3, 2, 1, 0, 1, 2]):
+        assert np.array_equal(frames[i], clip.frame(source, track[i]))
+    cut = render(ident, motion, track[:2], size=SIZE)
+    assert np.array_equal(cut[1], clip.frame(1, track[1]))
 
 
 def test_blinks_and_pose_vary_within_range() -> None:

@@ -216,12 +216,16 @@ def fit_motion(motion: Motion, n_frames: int, loop: str = "pingpong") -> Motion:
 def iter_render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
                 loop: str = "pingpong") -> Iterator[np.ndarray]:
     """Frames one at a time (for streaming into a writer); see `render`."""
+    from ..inference import loop_schedule
+
     track = check_track(mouth_track)
     if not len(track):
         return
-    renderer = Renderer(identity, fit_motion(motion, len(track), loop), size)
-    for i, params in enumerate(track):
-        yield renderer.frame(i, params)
+    # the clip's own scene (its torso placed from its whole motion, its noise by source frame), so
+    # frame i is exactly the clip's frame schedule[i] with another mouth, as `sync` shows it
+    renderer = Renderer(identity, motion, size)
+    for params, source in zip(track, loop_schedule(len(track), len(motion), loop)):
+        yield renderer.frame(int(source), params)
 
 
 def render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
