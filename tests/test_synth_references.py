@@ -42,6 +42,8 @@ def test_own_mouth_reproduces_the_stored_crops(synth_store: tuple[Path, Path]) -
     frames = np.load(folder / "frames.npy")
     assert rendered.shape == frames.shape and rendered.dtype == np.uint8
     assert mean_abs(rendered, frames) < 0.03  # only the video codec between them
+    with pytest.raises(DatasetError, match="fps"):  # a store re-timed from the corpus numbers other frames
+        render_references(folder, {**meta, "fps": 30.0}, corpus, source, source, offset=0.0)
 
 
 def test_references_keep_the_face_and_change_the_mouth(synth_store: tuple[Path, Path]) -> None:

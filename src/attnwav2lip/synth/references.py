@@ -11,6 +11,7 @@ differs; a rendered corpus can produce it exactly. ``references.npy`` (uint8, sa
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from ..data.store import REFERENCES, DatasetError, clip_dir, read_manifest
+from ..fileio import atomic_path
 
 if TYPE_CHECKING:
     from .speech import Phone
@@ -38,15 +40,18 @@ def render_references(store_clip: Path, meta: dict[str, Any], corpus: Path, sour
     from ..faces.geometry import crop_faces
     from ..metrics.synthtalk import clip_scene
     from .corpus import load_truth
-    from .render import render
+    from .render import iter_render
     from .speech import Utterance
 
     boxes = np.load(store_clip / "boxes.npy")
     identity, motion, size = clip_scene(load_truth(corpus, source))
+    if abs(float(meta["fps"]) - motion.fps) > 1e-6:  # the store's frame numbers would name other frames
+        raise DatasetError(f"{store_clip}: stored at {meta['fps']} fps but its SynthTalk clip was rendered at "
+                           f"{motion.fps} fps; rendered references need a store made at the corpus's fps")
     utterance = Utterance.load(corpus / donor["audio"], corpus / donor["timeline"])
-    track = other_mouth(utterance.phones, motion.fps, len(motion), offset, utterance.duration)
-    start = int(meta["start_frame"])
-    frames = render(identity, motion, track, size=size)[start : start + int(meta["frames"])]
+    start, stop = int(meta["start_frame"]), int(meta["start_frame"]) + int(meta["frames"])
+    track = other_mouth(utterance.phones, motion.fps, stop, offset, utterance.duration)
+    frames = np.stack(list(itertools.islice(iter_render(identity, motion, track, size=size), start, stop)))
     return crop_faces(frames, boxes, int(meta["size"]))
 
 
@@ -77,8 +82,6 @@ def write_rendered_references(store: str | os.PathLike[str], corpus: str | os.Pa
         rng = np.random.default_rng([seed, index])
         donor = donors[int(rng.integers(len(donors)))]
         references = render_references(folder, meta, corpus, source, donor, offset=float(rng.uniform(0.0, donor["duration"])))
-        tmp = folder / f".{REFERENCES}.tmp"
-        with open(tmp, "wb") as file:
+        with atomic_path(folder / REFERENCES) as tmp, open(tmp, "wb") as file:
             np.save(file, references)
-        os.replace(tmp, folder / REFERENCES)
         yield clip.id
