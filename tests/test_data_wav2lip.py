@@ -78,3 +78,15 @@ def test_mel_cache_folder(tmp_path: Path) -> None:
     assert len(list(cache.glob("*.npy"))) == 1
     (tmp_path / "orig" / "111/00001" / "audio.wav").unlink()  # the cache is used, audio not reread
     np.testing.assert_array_equal(Wav2LipLayout(tmp_path / "orig", "train", mel_cache=cache).open(0).mel, first)
+
+
+def test_a_recipe_sets_the_mel_cache(tmp_path: Path) -> None:
+    from attnwav2lip.train import DataConfig as RecipeData
+    from attnwav2lip.train.api import build_datasets
+
+    write_layout(tmp_path / "orig", {"111/00001": (20, [])})
+    write_layout(tmp_path / "orig", {"222/00001": (20, [])}, split="val")
+    data = RecipeData(root=str(tmp_path / "orig"), layout="wav2lip", mel_cache=str(tmp_path / "mels"))
+    train, _ = build_datasets(data, "generator", seed=0)
+    train[0]
+    assert len(list((tmp_path / "mels").glob("*.npy"))) == 1

@@ -127,7 +127,8 @@ class Wav2LipLayout:
             return mel
         path = self.mel_cache / (hashlib.sha1(self.keys[index].encode()).hexdigest() + ".npy")
         if path.is_file():
-            return np.load(path)
+            mel = self._mels[index] = np.load(path)
+            return mel
         mel = clip_mel(folder)
         from ..fileio import atomic_path
 

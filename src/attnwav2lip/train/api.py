@@ -100,7 +100,8 @@ def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
 
     def split(name: str, sampling: SamplingConfig) -> Dataset:
         if data.layout == "wav2lip":
-            source = Wav2LipLayout(data.root, name, filelists=data.filelists, size=data.sampling.size)
+            source = Wav2LipLayout(data.root, name, filelists=data.filelists, size=data.sampling.size,
+                                   mel_cache=data.mel_cache)
         else:
             source = ClipStore(data.root, split=name)
         return dataset(source, sampling, seed=seed)

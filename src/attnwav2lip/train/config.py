@@ -31,7 +31,9 @@ class DataConfig:
 
     ``layout``: "store" is a clip store made by ``attnwav2lip preprocess`` (splits from its
     manifest); "wav2lip" is the original preprocessed layout (splits from ``filelists``, by default
-    ``<root>/filelists``). ``sampling`` is the window sampler's own config (window length, mel
+    ``<root>/filelists``); its mels are computed from each clip's ``audio.wav`` as the original
+    does, and DataLoader workers do not outlive an epoch, so ``mel_cache`` (a folder) keeps them on
+    disk across epochs and runs. ``sampling`` is the window sampler's own config (window length, mel
     offset, crop size, augmentation, samples per epoch). ``batch_size`` is the *global* batch
     (windows per optimiser step): each of W processes loads ``batch_size / (W * grad_accum)``
     windows per micro-batch, so every step averages gradients over the same windows whatever the
@@ -43,6 +45,7 @@ class DataConfig:
     root: str = ""
     layout: str = "store"
     filelists: str | None = None
+    mel_cache: str | None = None
     train_split: str = "train"
     val_split: str = "val"
     batch_size: int = 16
