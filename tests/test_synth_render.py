@@ -73,7 +73,7 @@ def test_ground_truth_box_follows_the_pose() -> None:
 
 
 def test_a_short_motion_loops_pingpong_like_sync() -> None:
-    ident, motion = sample_identity(2), _still(2, 4)
+    motion = _still(2, 4)
     fitted = fit_motion(motion, 9)
     assert np.array_equal(fitted.pose, motion.pose[[0, 1, 2, 3, 2, 1, 0, 1, 2]])
     assert len(fit_motion(motion, 2)) == 2  # a longer motion is cut
