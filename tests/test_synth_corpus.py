@@ -69,6 +69,8 @@ def test_manifest_splits_are_disjoint_by_identity_and_evaluator_sentence(corpus)
                 assert not {c.identity_seed for c in by_split[s]} & {c.identity_seed for c in by_split[t]}
     evaluator = {_first_clause(c.text) for c in by_split["evaluator"]}
     assert not evaluator & {_first_clause(c.text) for c in big if c.split != "evaluator"}
+    assert all(len(clause.split()) > 2 for clause in evaluator)  # a content clause, never an opener
+    assert _first_clause("Oh, the cat sees the dog. Well, the dog runs.") == "the cat sees the dog"
     assert plan(CorpusConfig(clips=120, seed=3)) == big  # deterministic
 
 

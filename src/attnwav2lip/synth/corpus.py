@@ -130,7 +130,16 @@ def _clauses(seconds: float) -> int:
 
 
 def _first_clause(text: str) -> str:
-    """The text up to the first comma or sentence end: the part every cut of the sentence keeps."""
+    """The first clause past any opener ("Oh, the ..."): the words every cut of the sentence keeps.
+
+    Without skipping the opener, every sentence that starts with one would be known by its opener
+    alone: the evaluator split could never start with one, and its real first clause went unchecked.
+    """
+    from .sentences import OPENERS
+
+    opener, comma, rest = text.partition(", ")
+    if comma and opener in OPENERS:
+        text = rest
     for i, ch in enumerate(text):
         if ch in ",.!?":
             return text[:i]
