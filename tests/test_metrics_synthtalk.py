@@ -159,6 +159,8 @@ def test_groups_of_rows_compare_by_their_per_pair_means(report) -> None:
 def test_reserved_names_are_refused(corpus: Path, models: tuple[Path, Path]) -> None:
     with pytest.raises(ConfigError, match="reserved"):
         score_synthtalk(corpus, {GROUND_TRUTH: models[0]}, models[1], pairs=1)
+    with pytest.raises(ConfigError, match="share the video folder"):  # "ground_truth" is the truth row's folder
+        score_synthtalk(corpus, {"ground_truth": models[0]}, models[1], pairs=1)
 
 
 def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: Path) -> None:

@@ -34,14 +34,14 @@ def default_cache_dir() -> Path:
 
 
 def content_digest(path: str | os.PathLike[str]) -> str:
-    """BLAKE2b-256 of a file's bytes."""
+    """BLAKE2b-256 of a file's bytes: identifies a video, or detector weights, in cache keys."""
     digest = hashlib.blake2b(digest_size=32)
     try:
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 22), b""):
                 digest.update(block)
     except OSError as exc:
-        raise MediaError(f"cannot read video {path}: {exc.strerror or exc}") from None
+        raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from None
     return digest.hexdigest()
 
 

@@ -9,7 +9,6 @@ of a Python loop over cells, and ties in NMS are broken by candidate order (stab
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from torch import nn
 
 from ..checkpoints import safe_torch_load
 from ..errors import CheckpointError
+from .cache import content_digest
 from .detection import Detections, Detector
 
 MEAN_RGB = (104.0, 117.0, 123.0)  # subtracted from R, G, B in that order (A.5)
@@ -196,15 +196,6 @@ def load_s3fd(path: str | Path, device: str | torch.device = "cpu") -> S3FDNet:
     return net.to(device).eval()
 
 
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (identifies the weights in cache keys)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class S3FDDetector(Detector):
     """S3FD on (optionally downscaled) frames; its boxes define nothing new: they are returned raw.
 
@@ -229,7 +220,7 @@ class S3FDDetector(Detector):
         if isinstance(weights, S3FDNet):
             self.net, self.weights_id = weights.to(device).eval(), "in-memory"
         else:
-            self.net, self.weights_id = load_s3fd(weights, device), file_digest(weights)
+            self.net, self.weights_id = load_s3fd(weights, device), content_digest(weights)
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.min_score = min_score

@@ -475,6 +475,11 @@ def score_synthtalk(
     reserved = set(REFERENCE_ROWS) & set(generators)
     if reserved:
         raise ConfigError(f"generator name {reserved.pop()!r} is reserved for a reference row; pick another")
+    folders: dict[str, str] = {}
+    for name in (*generators, *REFERENCE_ROWS):  # each row's videos get a folder of their own
+        other = folders.setdefault(_slug(name), name)
+        if other != name:
+            raise ConfigError(f"rows {other!r} and {name!r} would share the video folder {_slug(name)!r}; rename one")
     root = Path(corpus)
     records = read_manifest(root)
     chosen = draw_pairs(records, split, pairs, seed)
