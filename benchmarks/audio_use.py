@@ -1,6 +1,7 @@
 """Does a generator use its audio? Lower-face errors with the right audio and with another window's.
 
 Run:  .venv/bin/python benchmarks/audio_use.py --store data/synth_store CKPT [CKPT ...] [--windows 96]
+          [--config configs/synth_cpu.yaml]
 
 For ``--windows`` validation windows of the clip store (drawn as training draws them, seed
 ``--seed``), each generator runs four times: with its own audio or with another window's (the
@@ -26,8 +27,7 @@ import torch
 from torch.utils.data import default_collate
 
 from attnwav2lip.checkpoints import load_model
-from attnwav2lip.data import ClipStore, GeneratorDataset
-from attnwav2lip.data.datasets import DataConfig
+from attnwav2lip.train import TrainConfig, build_datasets, resolve_config
 from attnwav2lip.train.losses import lower_half
 
 MOUTH = (slice(60, 90), slice(28, 68))
@@ -37,6 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("checkpoints", nargs="+", help="generator weights files")
     parser.add_argument("--store", required=True, help="clip store (attnwav2lip preprocess)")
+    parser.add_argument("--config", default="configs/synth_cpu.yaml",
+                        help="the generator recipe whose validation sampling draws the windows")
     parser.add_argument("--split", default="val")
     parser.add_argument("--windows", type=int, default=96)
     parser.add_argument("--batch", type=int, default=16)
@@ -45,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    data = GeneratorDataset(ClipStore(args.store, split=args.split), DataConfig(), seed=args.seed)
+    config = resolve_config(TrainConfig, args.config, {"data.root": args.store, "data.val_split": args.split})
+    _, data = build_datasets(config.data, "generator", args.seed)  # windows as the recipe's validation draws them
     items = [data.sample(0, i) for i in range(args.windows)]
     batches = [default_collate(items[i : i + args.batch]) for i in range(0, len(items), args.batch)]
     print(f"{len(items)} windows of {args.store} ({args.split}); L1 lower half / mouth box")

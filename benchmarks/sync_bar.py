@@ -1,7 +1,9 @@
 """Where the 0.75 rule stands: the frozen expert's sync loss on real, degraded and generated frames.
 
 Run:  .venv/bin/python benchmarks/sync_bar.py --store data/synth_store --expert EXPERT [GENERATOR ...]
-          [--windows 200] [--batch 4] [--expert-bn train]
+          [--config configs/synth_cpu.yaml] [--windows 200] [--batch 4] [--expert-bn train]
+
+Windows are drawn as the recipe's validation draws them (its sampling: reference distance, mel offset).
 
 The generator recipe's validation scores generated windows with the frozen expert in batches of
 ``--batch`` windows (train-mode BatchNorm, as the original). This scores, the same way and on
@@ -25,8 +27,7 @@ from scipy.ndimage import gaussian_filter
 from torch.utils.data import default_collate
 
 from attnwav2lip.checkpoints import load_model
-from attnwav2lip.data import ClipStore, GeneratorDataset
-from attnwav2lip.data.datasets import DataConfig
+from attnwav2lip.train import TrainConfig, build_datasets, resolve_config
 from attnwav2lip.train.sync import FrozenExpert
 
 BLURS = (1.0, 2.0, 3.0)
@@ -37,6 +38,8 @@ def main() -> None:
     parser.add_argument("generators", nargs="*", help="generator weights files")
     parser.add_argument("--store", required=True, help="clip store (attnwav2lip preprocess)")
     parser.add_argument("--expert", required=True, help="the frozen expert's weights file")
+    parser.add_argument("--config", default="configs/synth_cpu.yaml",
+                        help="the generator recipe whose validation sampling draws the windows")
     parser.add_argument("--split", default="val")
     parser.add_argument("--windows", type=int, default=200)
     parser.add_argument("--batch", type=int, default=4, help="windows per expert batch (the recipe's batch)")
@@ -46,7 +49,8 @@ def main() -> None:
 
     torch.set_num_threads(1)
     expert = FrozenExpert(load_model(args.expert, kind="expert"), args.expert_bn)
-    data = GeneratorDataset(ClipStore(args.store, split=args.split), DataConfig(), seed=args.seed)
+    config = resolve_config(TrainConfig, args.config, {"data.root": args.store, "data.val_split": args.split})
+    _, data = build_datasets(config.data, "generator", args.seed)  # windows as the recipe's validation draws them
     items = [data.sample(0, i) for i in range(args.windows)]
     batches = [default_collate(items[i : i + args.batch]) for i in range(0, len(items) - args.batch + 1, args.batch)]
     rows = {"ground truth": lambda b: b["gt"]}
