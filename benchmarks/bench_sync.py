@@ -86,7 +86,8 @@ def speed(args: argparse.Namespace) -> None:
     options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False, progress=False,
                           detector=args.detector, device="cpu")
     print(f"clip {args.seconds:g} s 720p @ {FPS} fps; batch {args.batch_size}; x264 preset {args.preset}; "
-          f"torch threads {args.threads}; detector {args.detector} (detect side {options.detect_max_side})")
+          f"torch threads {args.threads}; detector {detector_in_use(args.detector)} "
+          f"(detect side {options.detect_max_side})")
     print("per-stage ms per output frame as wall / CPU (CPU = all threads of the process; on a shared")
     print("machine wall time includes waiting for a core, CPU time does not)")
     header = ("| width | end-to-end fps | bare G ms/frame | decode | detect | generate | blend | encode "
@@ -106,9 +107,18 @@ def speed(args: argparse.Namespace) -> None:
               f"| {wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
 
 
+def detector_in_use(name: str) -> str:
+    """The detector ``name`` resolves to here ("auto" falls back to OpenCV's Haar cascade without mediapipe)."""
+    from attnwav2lip.faces.factory import DetectorConfig
+
+    with DetectorConfig(name=name).create() as detector:
+        return f"{name} = {type(detector).__name__}"
+
+
 def memory(args: argparse.Namespace) -> None:
+    detection = "fixed box (no detection pass)" if args.fixed_box else f"detector {detector_in_use(args.detector)}"
     print(f"peak RSS of a whole `sync` process, 720p @ {FPS} fps, width {args.width}, batch {args.batch_size}, "
-          f"preset {args.preset}, {'fixed box (no detection pass)' if args.fixed_box else 'detection on'}")
+          f"preset {args.preset}, torch threads {args.threads}, {detection}")
     print("| input length | frames | peak RSS MB | wall s |")
     print("|---|---|---|---|")
     for seconds in args.lengths:
@@ -120,7 +130,7 @@ def memory(args: argparse.Namespace) -> None:
             "from attnwav2lip.models import Generator, GeneratorConfig\n"
             f"g = Generator(GeneratorConfig(width={args.width})).eval()\n"
             f"o = SyncOptions(batch_size={args.batch_size}, preset={args.preset!r}, detection_cache=False, progress=False,"
-            f" box={(200, 500, 490, 790) if args.fixed_box else None})\n"
+            f" detector={args.detector!r}, device='cpu', box={(200, 500, 490, 790) if args.fixed_box else None})\n"
             f"r = LipSyncer(options=o, generator=g).sync({str(clip)!r}, {str(speech)!r}, {str(Path(args.work) / 'mem.mp4')!r})\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
             "print(r.frames, int(hwm) // 1024, round(r.seconds, 1))\n"

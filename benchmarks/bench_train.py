@@ -13,20 +13,23 @@ forward and backward added). Random weights: the cost does not depend on their v
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import statistics
 import time
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import yaml
 
 from attnwav2lip.config import load_recipe
 from attnwav2lip.models import Generator, LipSyncExpert, QualityDiscriminator
-from attnwav2lip.train import ExpertTrainConfig, TrainConfig, with_overrides
+from attnwav2lip.train import ExpertTrainConfig, RuntimeConfig, TrainConfig, with_overrides
 from attnwav2lip.train.adversarial import Adversary
 from attnwav2lip.train.expert_task import ExpertTask
 from attnwav2lip.train.generator_task import GeneratorTask
-from attnwav2lip.train.runtime import start
+from attnwav2lip.train.runtime import Runtime, start, stop
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -56,25 +59,37 @@ def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int, w
     return statistics.median(times), (time.process_time() - cpu) / steps
 
 
-def bench(name: str, steps: int, warmup: int, overrides: dict[str, object]) -> list[tuple[str, int, float, tuple[float, float]]]:
-    """(variant, global batch, width, (wall, CPU) seconds per step) rows of one recipe."""
+def bench(name: str, steps: int, warmup: int, overrides: dict[str, object]
+          ) -> list[tuple[str, int, int, float, tuple[float, float]]]:
+    """(variant, global batch, threads, width, (wall, CPU) seconds per step) rows of one recipe."""
     if "expert" in name:
         config = with_overrides(load_recipe(ExpertTrainConfig, CONFIGS / f"{name}.yaml"), overrides)
-        runtime = start(config.runtime)
-        task = ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
-        batch = expert_batch(config.data.batch_size, config.data.sampling.window.window)
-        return [(name, config.data.batch_size, config.model.width, seconds_per_step(task, batch, steps, warmup))]
+        with running(config.runtime) as runtime:
+            task = ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
+            batch = expert_batch(config.data.batch_size, config.data.sampling.window.window)
+            return [(name, config.data.batch_size, torch.get_num_threads(), config.model.width,
+                     seconds_per_step(task, batch, steps, warmup))]
     rows = []
     base = with_overrides(load_recipe(TrainConfig, CONFIGS / f"{name}.yaml"), overrides)
     batch = generator_batch(base.data.batch_size, base.data.sampling.window.window)
     for label, schedule in (("alpha=0", "rule"), ("alpha on", "fixed")):
         config = with_overrides(base, {"sync.schedule": schedule})
-        runtime = start(config.runtime)
-        adversary = Adversary(QualityDiscriminator(config.gan.model), config.gan, runtime) if config.gan.enabled else None
-        task = GeneratorTask(Generator(config.model), LipSyncExpert(width=config.model.width), adversary, config, runtime)
-        rows.append((f"{name} ({label})", config.data.batch_size, config.model.width,
-                     seconds_per_step(task, batch, steps, warmup)))
+        with running(config.runtime) as runtime:
+            adversary = Adversary(QualityDiscriminator(config.gan.model), config.gan, runtime) if config.gan.enabled else None
+            task = GeneratorTask(Generator(config.model), LipSyncExpert(width=config.model.width), adversary, config, runtime)
+            rows.append((f"{name} ({label})", config.data.batch_size, torch.get_num_threads(), config.model.width,
+                         seconds_per_step(task, batch, steps, warmup)))
     return rows
+
+
+@contextlib.contextmanager
+def running(options: RuntimeConfig) -> Iterator[Runtime]:
+    """The recipe's runtime on the CPU, for one timing only: its threads do not leak into the next recipe's."""
+    runtime = start(dataclasses.replace(options, device="cpu"))
+    try:
+        yield runtime
+    finally:
+        stop(runtime)
 
 
 def main() -> None:
@@ -92,8 +107,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, CPU")
     print(f"{'recipe':34s} {'batch':>5s} {'width':>5s} {'threads':>7s} {'wall s/step':>11s} {'CPU s/step':>10s} {'windows/s':>9s}")
     for name in args.recipes:
-        for variant, batch, width, (wall, cpu) in bench(name, args.steps, args.warmup, overrides):
-            print(f"{variant:34s} {batch:5d} {width:5.2f} {torch.get_num_threads():7d} {wall:11.3f} {cpu:10.3f} "
+        for variant, batch, threads, width, (wall, cpu) in bench(name, args.steps, args.warmup, overrides):
+            print(f"{variant:34s} {batch:5d} {width:5.2f} {threads:7d} {wall:11.3f} {cpu:10.3f} "
                   f"{batch / wall:9.1f}", flush=True)
 
 

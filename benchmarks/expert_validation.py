@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from attnwav2lip.checkpoints import load_model
 from attnwav2lip.train import ExpertTrainConfig, build_datasets, resolve_config
 from attnwav2lip.train.api import network_file
+from attnwav2lip.train.losses import sync_probability
 
 
 def main() -> None:
@@ -43,7 +44,7 @@ def main() -> None:
             items = [val.sample(i // len(val), i % len(val)) for i in range(start, min(start + args.batch, args.windows))]
             batch = {key: torch.stack([item[key] for item in items]) for key in items[0]}
             audio, face = expert(batch["mel"], batch["faces"])
-            cos = F.cosine_similarity(audio, face).clamp(1e-7, 1 - 1e-7)
+            cos = sync_probability(audio, face)  # as training's cosine_bce (torch's BCE floors log at -100)
             label = batch["label"].view(-1)
             losses.append(F.binary_cross_entropy(cos, label, reduction="none"))
             labels.append(label)
