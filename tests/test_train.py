@@ -157,6 +157,12 @@ def test_config_checks() -> None:
     assert with_overrides(TrainConfig(), {"model.attention": "spatial"}).model.attention == "spatial"
     with pytest.raises(ConfigError, match="freeze_bn_at"):
         with_overrides(TrainConfig(), {"schedule.freeze_bn_at": -1})
+    for key, value, message in (("data.sampling.window.warmup_clips", 4, "warm-up needs"),
+                                ("data.sampling.samples_per_epoch", 0, "samples_per_epoch"),
+                                ("data.sampling.window.window", 3, "5 frames of 96 px"),
+                                ("data.sampling.size", 128, "5 frames of 96 px")):
+        with pytest.raises(ConfigError, match=message):  # at config time, not silently or at the first forward
+            with_overrides(TrainConfig(), {key: value})
 
 
 def test_a_run_leaves_torchs_process_settings_as_it_found_them() -> None:

@@ -32,6 +32,11 @@ class DataConfig:
     augment: AugmentConfig = AugmentConfig()
     samples_per_epoch: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.size < 1 or (self.samples_per_epoch is not None and self.samples_per_epoch < 1):
+            raise ValueError(f"size and samples_per_epoch must be >= 1 (samples_per_epoch None: one per clip), got "
+                             f"{self.size}, {self.samples_per_epoch}")
+
 
 class _WindowDataset(torch.utils.data.Dataset):
     def __init__(self, source: ClipSource, config: DataConfig = DataConfig(), *, seed: int = 0) -> None:

@@ -97,6 +97,9 @@ class WindowConfig:
         if self.warmup_clips < 0 or self.warmup_epochs < 0 or self.warmup_stages < 1:
             raise ValueError(f"warmup_clips and warmup_epochs must be >= 0 and warmup_stages >= 1, got "
                              f"{self.warmup_clips}, {self.warmup_epochs}, {self.warmup_stages}")
+        if bool(self.warmup_clips) != bool(self.warmup_epochs) or (self.warmup_stages > 1 and not self.warmup_clips):
+            raise ValueError(f"a warm-up needs warmup_clips and warmup_epochs both > 0 (warmup_stages with them), got "
+                             f"{self.warmup_clips}, {self.warmup_epochs}, {self.warmup_stages}")
         if self.reference_gap is not None:
             lo, hi = self.reference_gap
             if not 1 <= lo <= hi:

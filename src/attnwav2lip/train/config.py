@@ -61,6 +61,10 @@ class DataConfig:
                 f"data: batch_size and grad_accum must be >= 1 and num_workers >= 0, got "
                 f"{self.batch_size}, {self.grad_accum}, {self.num_workers}"
             )
+        window, size = self.sampling.window.window, self.sampling.size
+        if (window, size) != (5, 96):  # caught here, not at the first forward pass
+            raise ConfigError(f"data.sampling: the expert and generator take windows of 5 frames of 96 px, got "
+                              f"window {window}, size {size}")
 
 
 @dataclasses.dataclass(frozen=True)
