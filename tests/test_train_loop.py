@@ -320,6 +320,17 @@ def test_resume_refuses_a_changed_sample_order(store: Path, tmp_path: Path, over
         train_expert(config, None, resume=tmp_path / "run")
 
 
+def test_resume_refuses_a_store_whose_clips_changed(store: Path, tmp_path: Path) -> None:
+    """Clips added or reordered would give the same (epoch, batch) other samples, whatever the epoch length."""
+    train_expert(tiny_expert_config(store), tmp_path / "run")
+    folder = tmp_path / "run" / "checkpoints" / "step_000000001"
+    saved = load_state(folder)["sample_order"]
+    assert len(saved["clips"]) == 16
+    rewrite_state(folder, sample_order={**saved, "clips": "0" * 16})  # as if saved on another store
+    with pytest.raises(ConfigError, match="training clips"):
+        train_expert(tiny_expert_config(store, **{"schedule.max_steps": 2}), None, resume=folder)
+
+
 def test_resume_of_an_old_checkpoint_past_the_epochs_end_raises_instead_of_hanging(store: Path, tmp_path: Path) -> None:
     train_expert(tiny_expert_config(store), tmp_path / "run")
     folder = tmp_path / "run" / "checkpoints" / "step_000000001"

@@ -23,6 +23,7 @@ double in stages.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -167,6 +168,12 @@ class WindowSampler:
         )
         if not len(self.eligible):
             raise DatasetError(f"no clip has more than {3 * config.window} frames (windows of {config.window})")
+
+    def fingerprint(self) -> str:
+        """Which clips the draws index into (eligible clip indices and their lengths): a store that
+        grew or was rebuilt in another order between a run and its resume changes it."""
+        lengths = [self.source.num_frames(int(i)) for i in self.eligible]
+        return hashlib.sha1(np.array([self.eligible, lengths], np.int64).tobytes()).hexdigest()[:16]
 
     def expert(self, epoch: int, index: int) -> ExpertDraw:
         rng = sample_rng(self.seed, epoch, index)

@@ -108,7 +108,8 @@ def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
 
     # validation sees the whole split as inference does: never augmented, no warm-up subset
     plain = dataclasses.replace(data.sampling, augment=AugmentConfig(),
-                                window=dataclasses.replace(data.sampling.window, warmup_clips=0))
+                                window=dataclasses.replace(data.sampling.window, warmup_clips=0, warmup_epochs=0,
+                                                           warmup_stages=1))
     return split(data.train_split, data.sampling), split(data.val_split, plain)
 
 

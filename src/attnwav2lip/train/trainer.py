@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..data.sampling import WindowSampler
 from ..errors import ConfigError
 from .config import DataConfig, ScheduleConfig
 from .recorder import Recorder
@@ -29,7 +30,7 @@ Batch = Mapping[str, torch.Tensor]
 
 # what a saved (epoch, batch) position means, by state key: the recipe value (or quantity) it depends on
 ORDER_KEYS: dict[str, str] = {"batch_size": "data.batch_size", "train_samples": "the training set's samples per epoch",
-                              "seed": "runtime.seed"}
+                              "seed": "runtime.seed", "clips": "the training clips (fingerprint)"}
 
 
 class Task(Protocol):
@@ -139,10 +140,14 @@ class Trainer:
                           f"{self.runtime.world_size}: its random generator states are not restored "
                           "(the sample order is)", stacklevel=2)
 
-    def _sample_order(self) -> dict[str, int]:
+    def _sample_order(self) -> dict[str, int | str]:
         """What the data position means: the same (epoch, batch) names the same samples only while these hold."""
-        return {"batch_size": self.data.batch_size, "train_samples": len(self.train_set),
-                "seed": self.runtime.options.seed}
+        order: dict[str, int | str] = {"batch_size": self.data.batch_size, "train_samples": len(self.train_set),
+                                       "seed": self.runtime.options.seed}
+        sampler = getattr(self.train_set, "sampler", None)  # the project's window datasets
+        if isinstance(sampler, WindowSampler):
+            order["clips"] = sampler.fingerprint()
+        return order
 
     def _saved_position(self, state: dict[str, Any], folder: Path) -> Position:
         """The checkpoint's data position, refused when the sample order it points into has changed
