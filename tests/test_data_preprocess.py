@@ -213,6 +213,22 @@ def test_cli_from_wav2lip_and_bad_shard(tmp_path: Path, capsys: pytest.CaptureFi
     assert "converted=0" in capsys.readouterr().out
 
 
+def test_cli_from_wav2lip_refuses_what_it_would_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from attnwav2lip import cli
+
+    convert = ["preprocess", "--from-wav2lip", str(tmp_path / "orig"), "--out", str(tmp_path / "o"), "--quiet"]
+    assert cli.main([*convert, "--workers", "4", "--detector", "s3fd"]) == 2
+    assert "--workers, --detector apply to --videos only" in capsys.readouterr().err
+    assert cli.main(["preprocess", "--videos", str(tmp_path), "--out", str(tmp_path / "o"), "--filelists", "f"]) == 2
+    assert "--filelists applies to --from-wav2lip only" in capsys.readouterr().err
+    assert cli.main(convert) == 2  # no such root
+    assert "not a folder" in capsys.readouterr().err
+    (tmp_path / "orig").mkdir()
+    assert cli.main(convert) == 2  # a root without filelists
+    assert "no filelist to convert" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing created on the way
+
+
 def test_synthtalk_boxes_against_ground_truth(tmp_path: Path) -> None:
     from attnwav2lip.faces.boxes import iou_matrix
     from attnwav2lip.synth.corpus import CorpusConfig, load_truth, read_manifest as read_corpus, write_corpus

@@ -13,7 +13,7 @@ from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.cli import main
 from attnwav2lip.metrics.protocols import read_pair_list
 from attnwav2lip.metrics.results import read_results_csv, write_summary
-from attnwav2lip.metrics.scoring import read_scoring_frames, score_file
+from attnwav2lip.metrics.scoring import VideoResult, read_scoring_frames, score_file
 from attnwav2lip.models import SyncNetEvaluator
 from attnwav2lip.video import write_video
 
@@ -82,17 +82,38 @@ def test_compare_and_refuse_mixed_evaluators(clips, evaluator_file, tmp_path, ca
     base = ["evaluate", "--videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
     assert main([*base, "--name", "first"]) == 0
     first = read_results_csv(tmp_path / "first.csv")
+    with open(tmp_path / "first_summary.csv", newline="") as handle:
+        (protocol,) = [row["protocol"] for row in csv.DictReader(handle)]
     better = [dataclasses.replace(r, lse_d=r.lse_d - 0.5, lse_c=r.lse_c + 0.25) for r in first]
-    write_summary(tmp_path, better, "SynthTalk evaluator", "LRS", name="second")
-    write_summary(tmp_path, better, "syncnet_v2", "LRS", name="third")
+    write_summary(tmp_path, better, "SynthTalk evaluator", protocol, name="second")
+    write_summary(tmp_path, better, "syncnet_v2", protocol, name="third")
+    write_summary(tmp_path, better, "SynthTalk evaluator", protocol + ", JPEG round trip", name="fourth")
     capsys.readouterr()
     compare = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "second.csv")]
     assert main([*compare, "--out", str(tmp_path / "cmp"), "--resamples", "100"]) == 0
-    assert "LSE (SynthTalk evaluator) lse_d: -0.500 [-0.500, -0.500] over 2 videos" in capsys.readouterr().out
+    assert "LSE (SynthTalk evaluator) lse_d: -0.500 [-0.500, -0.500] (95%) over 2 videos" in capsys.readouterr().out
     assert "| LSE-C | 2 | +0.250 |" in (tmp_path / "cmp" / "comparison.md").read_text()
     mixed = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "third.csv"), "--out", str(tmp_path)]
     assert main(mixed) == 2
     assert "different evaluators" in capsys.readouterr().err
+    rescored = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "fourth.csv"), "--out", str(tmp_path)]
+    assert main(rescored) == 2
+    err = capsys.readouterr().err
+    assert "scored differently" in err and "JPEG round trip" in err and protocol in err
+    assert main([*compare, "--out", str(tmp_path), "--resamples", "0"]) == 2
+    assert "at least 1 resample" in capsys.readouterr().err
+
+
+def test_compare_ignores_how_videos_were_generated_and_names_runs_by_folder(tmp_path) -> None:
+    from attnwav2lip.metrics.evaluate import LRS_PROTOCOL, compare_result_files
+
+    results = [VideoResult("0.mp4", 7.0, 6.0, 0, 20), VideoResult("1.mp4", 8.0, 5.0, 0, 20)]
+    for run, generator in (("base", "a.safetensors"), ("attention", "b.safetensors")):
+        (tmp_path / run).mkdir()
+        write_summary(tmp_path / run, results, "syncnet_v2", f"{LRS_PROTOCOL}, generated from lrs2.txt with {generator}, vshift 15")
+    label, _ = compare_result_files(tmp_path / "base" / "scores.csv", tmp_path / "attention" / "scores.csv", tmp_path, num_resamples=10)
+    assert label == "syncnet_v2"
+    assert "attention minus base" in (tmp_path / "comparison.md").read_text()
 
 
 def test_random_pairs_and_user_errors(clips, tmp_path, capsys) -> None:
@@ -101,6 +122,10 @@ def test_random_pairs_and_user_errors(clips, tmp_path, capsys) -> None:
     pairs = read_pair_list(out)
     assert {p.video for p in pairs} == {"a.mp4", "b.mp4"}  # the shortest clip gets no audio
     assert all(p.audio != p.video for p in pairs)
+    resynced = tmp_path / "random_pairs.txt"  # a ReSyncED name is written video first and reads back the same
+    assert main(["evaluate", "--random-pairs", str(clips), "--out", str(resynced), "--seed", "3"]) == 0
+    assert "(video audio)" in capsys.readouterr().out
+    assert read_pair_list(resynced) == pairs
     assert main(["evaluate", "--videos", str(clips), "--out", str(tmp_path)]) == 2
     assert "--evaluator" in capsys.readouterr().err
     assert main(["evaluate", "--videos", str(tmp_path / "nope"), "--evaluator", "x.model", "--out", str(tmp_path)]) == 2
@@ -167,3 +192,20 @@ def test_generate_and_score_a_test_list(evaluator_file, tmp_path, capsys) -> Non
     assert rows[0]["error"] == "" and int(rows[0]["num_windows"]) == 15  # the 0.8 s audio drives the length
     assert "not found" in rows[1]["error"]
     assert (tmp_path / "out" / "videos" / "0.mp4").is_file()
+
+
+def test_test_list_generates_on_the_evaluator_device(tmp_path, monkeypatch) -> None:
+    """--device cpu must reach the generator too: SyncOptions' own default ("auto") takes a GPU."""
+    import attnwav2lip.checkpoints
+    import attnwav2lip.inference
+    from attnwav2lip.errors import MediaError
+    from attnwav2lip.metrics.evaluate import evaluate_generator
+
+    seen = []
+    monkeypatch.setattr(attnwav2lip.inference, "LipSyncer", lambda checkpoint, options: seen.append(options))
+    monkeypatch.setattr(attnwav2lip.checkpoints, "load_model", lambda *args, **kwargs: None)
+    listing = tmp_path / "lrs2.txt"
+    listing.write_text("missing/a missing/b\n")
+    with pytest.raises(MediaError, match="no video could be scored"):
+        evaluate_generator(None, listing, "x.model", tmp_path / "out", device="cpu", progress=False)
+    assert [options.device for options in seen] == ["cpu"]

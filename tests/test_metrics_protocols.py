@@ -74,6 +74,16 @@ def test_pair_list_round_trip(tmp_path) -> None:
     assert read_pair_list(tmp_path / "pairs.txt") == pairs
 
 
+def test_pair_lists_read_back_as_written_whatever_the_name(tmp_path) -> None:
+    pairs = [Pair(video="long.mp4", audio="short.mp4")]
+    write_pair_list(tmp_path / "random_pairs.txt", pairs)
+    assert (tmp_path / "random_pairs.txt").read_text() == "long.mp4 short.mp4\n"  # ReSyncED order for that name
+    assert read_pair_list(tmp_path / "random_pairs.txt") == pairs
+    write_pair_list(tmp_path / "lrs2.txt", pairs)
+    assert (tmp_path / "lrs2.txt").read_text() == "short.mp4 long.mp4\n"
+    assert read_pair_list(tmp_path / "lrs2.txt") == pairs
+
+
 def test_random_pairing_uses_shorter_speech_and_is_seeded() -> None:
     durations = {f"clip{i}": float(d) for i, d in enumerate([3.0, 1.0, 2.5, 2.5, 4.0, 1.5])}
     pairs = random_pairing(durations, seed=7)
@@ -110,6 +120,17 @@ def test_paired_bootstrap_interval() -> None:
     assert paired_bootstrap(a, b, seed=1) != paired_bootstrap(a, b, seed=2)
 
 
+def test_paired_bootstrap_refuses_unpaired_input_and_has_no_interval_for_one_pair(tmp_path) -> None:
+    with pytest.raises(ValueError, match="equally long"):
+        paired_bootstrap([5.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="num_resamples"):
+        paired_bootstrap([1.0, 2.0], [2.0, 3.0], num_resamples=0)
+    single = paired_bootstrap([5.0], [4.0], "lse_d")
+    assert single.count == 1 and single.mean == -1.0 and math.isnan(single.low) and math.isnan(single.high)
+    write_comparison(tmp_path, [single], "syncnet_v2", ("a", "b"))
+    assert "| LSE-D | 1 | -1.000 | n/a (needs >= 2 pairs) |" in (tmp_path / "comparison.md").read_text()
+
+
 def test_results_files_and_comparison(tmp_path) -> None:
     first = [
         VideoResult("/gen/a/0.mp4", 7.0, 6.0, 1, 40),
@@ -134,6 +155,14 @@ def test_results_files_and_comparison(tmp_path) -> None:
     assert "| LSE-D | 2 | -0.500 |" in (tmp_path / "comparison.md").read_text()
     with pytest.raises(AttnWav2LipError, match="share no scored video"):
         compare_results(first, [VideoResult("/x/9.mp4", 1.0, 1.0, 0, 5)])
+
+
+def test_a_run_that_scores_nothing_leaves_no_earlier_summary(tmp_path) -> None:
+    write_summary(tmp_path, [VideoResult("0.mp4", 7.0, 6.0, 0, 20)], "syncnet_v2", "LRS")
+    with pytest.raises(AttnWav2LipError, match="no video could be scored"):
+        write_summary(tmp_path, [VideoResult("0.mp4", error="no face")], "SynthTalk evaluator", "LRS")
+    assert read_results_csv(tmp_path / "scores.csv")[0].error == "no face"
+    assert not (tmp_path / "scores_summary.csv").exists() and not (tmp_path / "scores_summary.md").exists()
 
 
 def test_resample_frames_by_timestamp() -> None:

@@ -10,7 +10,15 @@ import pytest
 from scipy import signal
 
 from attnwav2lip.faces import Detections, VideoDetections
-from attnwav2lip.metrics.wild import WildConfig, crop_faces, crop_parameters, syncnet_crop, track_spans
+from attnwav2lip.metrics.wild import (
+    FaceTrackSpan,
+    WildConfig,
+    crop_faces,
+    crop_parameters,
+    score_tracks,
+    syncnet_crop,
+    track_spans,
+)
 
 
 def reference_crop_video(frames: list[np.ndarray], bboxes: np.ndarray, crop_scale: float = 0.4) -> list[np.ndarray]:
@@ -129,3 +137,19 @@ def test_wild_protocol_end_to_end(talking_face, tmp_path, capsys) -> None:
     # the default 100-frame minimum leaves a 2 s clip without a score: a clear per-video error
     assert main([*wild, "--name", "strict"]) == 2
     assert "no video could be scored" in capsys.readouterr().err
+
+
+def test_a_track_the_audio_misses_fails_alone() -> None:
+    """Audio shorter than the video: the late track is an error row, the early one keeps its score."""
+    import torch
+
+    from attnwav2lip.models import SyncNetEvaluator
+
+    torch.manual_seed(0)
+    evaluator = SyncNetEvaluator(width=0.0625, embedding_dim=64)
+    spans = [FaceTrackSpan(0, 12, np.zeros((12, 4))), FaceTrackSpan(40, 52, np.zeros((12, 4)))]
+    crops = [np.random.default_rng(k).integers(0, 256, (12, 224, 224, 3), dtype=np.uint8) for k in range(2)]
+    samples = np.random.default_rng(2).normal(0.0, 0.1, 20 * 640).astype(np.float32)  # 0.8 s: ends before track 1
+    first, second = score_tracks("v.mp4", spans, crops, samples, evaluator)
+    assert first.video == "v.mp4#track0" and first.ok and first.num_windows == 7
+    assert second.video == "v.mp4#track1" and "too short" in second.error

@@ -64,6 +64,12 @@ def test_generator_parameter_counts(generators: dict[str, Generator], kind: str)
     assert n_params(generators[kind]) == WAV2LIP_PARAMS + attention_params(kind)
 
 
+def test_quarter_width_generator_counts_quoted_in_the_docs() -> None:
+    """docs/models.md and the model card quote these for the built-in width 0.25."""
+    assert n_params(Generator(GeneratorConfig(width=0.25))) == 2_292_889  # default attention: both
+    assert n_params(Generator(GeneratorConfig(width=0.25, attention="none"))) == 2_275_983
+
+
 def test_generator_per_block_counts(generators: dict[str, Generator]) -> None:
     g = generators["none"]
     assert [n_params(b) for b in g.face_encoder_blocks] == [4752, 23328, 129792, 369792, 1476864, 3542016, 2624512]

@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--jpeg-roundtrip", action="store_true", help="emulate the JPEG round trip of published numbers")
     parser.add_argument("--vshift", type=int, default=15, help="offsets searched each way (default 15)")
     parser.add_argument("--batch-size", type=int, default=20, help="windows per forward pass (default 20)")
-    parser.add_argument("--device", default="cpu", help="torch device for the evaluator (default cpu)")
+    parser.add_argument("--device", default="cpu", help="torch device for the evaluator and any generator (default cpu)")
     parser.add_argument("--resamples", type=int, default=10000, help="bootstrap resamples for --compare")
     parser.add_argument("--seed", type=int, default=0, help="seed for --compare bootstrap, --random-pairs and --synthtalk pairing")
     parser.set_defaults(func=run)
@@ -71,19 +71,20 @@ def run(args: argparse.Namespace) -> int:
     from ..faces import DetectorConfig
     from ..metrics import evaluate
     from ..metrics import synthtalk
+    from ..metrics.protocols import list_order
     from ..metrics.scoring import ScoringOptions
     from ..metrics.wild import WildConfig
 
     if args.random_pairs:
         pairs = evaluate.draw_random_pairs(args.random_pairs, args.out, args.seed)
-        print(f"wrote {len(pairs)} pairs (audio video) to {args.out}")
+        print(f"wrote {len(pairs)} pairs ({list_order(args.out).replace('-', ' ')}) to {args.out}")
         return 0
     if args.compare:
         label, diffs = evaluate.compare_result_files(
             *args.compare, args.out, label=args.label, num_resamples=args.resamples, seed=args.seed
         )
         for d in diffs:
-            print(f"LSE ({label}) {d.metric}: {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] over {d.count} videos")
+            print(f"LSE ({label}) {d.metric}: {d.mean:+.3f} {d.interval()} over {d.count} videos")
         return 0
     if not args.evaluator:
         raise ConfigError("scoring needs --evaluator CKPT (syncnet_v2.model or a SynthTalk evaluator)")

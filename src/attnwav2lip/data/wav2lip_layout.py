@@ -151,18 +151,20 @@ def convert_wav2lip(
 
     Missing or unreadable jpgs become placeholder frames recorded in ``meta.json["missing"]``, so
     windows keep the original's consecutive-frame rule. Splits whose filelist is absent are
-    skipped. Returns counts: converted, skipped (already listed), empty (no jpgs or no audio).
+    skipped, but a missing root or no filelist at all is a DatasetError. Returns counts:
+    converted, skipped (already listed), empty (no jpgs or no audio).
     """
     from tqdm import tqdm
 
     from ..audio import load_audio
     from ..errors import MediaError
 
+    lists = Path(filelists) if filelists is not None else Path(root) / "filelists"
+    _check_source(Path(root), lists, splits)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clean_tmp(out, "convert")
     done = {r.id for r in read_manifest(out)} if (out / MANIFEST).is_file() else set()
-    lists = Path(filelists) if filelists is not None else Path(root) / "filelists"
     counts = {"converted": 0, "skipped": 0, "empty": 0}
     for split in splits:
         if not (lists / f"{split}.txt").is_file():
@@ -188,6 +190,15 @@ def convert_wav2lip(
             done.add(key)
             counts["converted"] += 1
     return counts
+
+
+def _check_source(root: Path, lists: Path, splits: tuple[str, ...]) -> None:
+    """Fail before creating the store: a mistyped path would otherwise convert nothing and succeed."""
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder (expected the original preprocessed root)")
+    if not any((lists / f"{split}.txt").is_file() for split in splits):
+        expected = ", ".join(f"{split}.txt" for split in splits)
+        raise DatasetError(f"{lists}: no filelist to convert (expected one of {expected})")
 
 
 def _read_all(folder: Path, ids: np.ndarray, size: int) -> tuple[np.ndarray | None, list[int]]:

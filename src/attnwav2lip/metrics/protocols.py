@@ -97,9 +97,14 @@ def random_pairing(durations: Mapping[str, float], seed: int = 0) -> list[Pair]:
     return pairs
 
 
-def write_pair_list(path: str | os.PathLike[str], pairs: list[Pair], order: ListOrder = "audio-video") -> None:
-    """Save pairs in a published list's format (audio first by default), atomically."""
+def write_pair_list(path: str | os.PathLike[str], pairs: list[Pair], order: ListOrder | None = None) -> None:
+    """Save pairs in a published list's format, atomically.
+
+    ``order`` defaults to what ``list_order`` infers from the name, so ``read_pair_list`` reads the
+    file back unchanged: audio first (Wav2Lip's format), video first for a ReSyncED-style name.
+    """
     from ..fileio import write_text_atomic
 
+    order = order or list_order(path)
     rows = [f"{p.audio} {p.video}" if order == "audio-video" else f"{p.video} {p.audio}" for p in pairs]
     write_text_atomic(path, "".join(row + "\n" for row in rows))

@@ -52,7 +52,8 @@ def read_results_csv(path: str | os.PathLike[str]) -> list[VideoResult]:
 
 
 def summarize_results(results: Sequence[VideoResult]) -> Summary:
-    """Summary over the videos that were scored (failures are counted separately by the caller)."""
+    """Summary over the rows that were scored: videos, or face tracks under the in-the-wild protocol
+    (failures are counted separately by the caller)."""
     ok = [r for r in results if r.ok]
     if not ok:
         raise MediaError("no video could be scored")
@@ -62,19 +63,28 @@ def summarize_results(results: Sequence[VideoResult]) -> Summary:
 def write_summary(
     folder: str | os.PathLike[str], results: Sequence[VideoResult], label: str, protocol: str, name: str = "scores"
 ) -> Summary:
-    """Write ``<name>.csv`` (per video), ``<name>_summary.csv`` and ``<name>_summary.md``; return the summary."""
+    """Write ``<name>.csv`` (per video), ``<name>_summary.csv`` and ``<name>_summary.md``; return the summary.
+
+    When nothing could be scored, the per-video errors are still written and an earlier run's
+    summaries are removed before raising: a summary beside the new scores would describe another run.
+    """
     folder = Path(folder)
     write_results_csv(folder / f"{name}.csv", results)
-    summary = summarize_results(results)
+    try:
+        summary = summarize_results(results)
+    except MediaError:
+        for stale in (folder / f"{name}_summary.csv", folder / f"{name}_summary.md"):
+            stale.unlink(missing_ok=True)
+        raise
     failed = sum(not r.ok for r in results)
     header = ["evaluator", "protocol", *(f.name for f in fields(Summary)), "failed"]
     write_text_atomic(folder / f"{name}_summary.csv", _csv_text(header, [[label, protocol, *astuple(summary), failed]]))
     lines = [
         f"# LSE ({label})",
         "",
-        f"Protocol: {protocol}. Each video counts once; std over videos.",
+        f"Protocol: {protocol}. Each row of {name}.csv (a video, or a face track in the wild) counts once; std over rows.",
         "",
-        "| videos | failed | LSE-D mean | LSE-D std | LSE-C mean | LSE-C std | mean AV offset |",
+        "| rows | failed | LSE-D mean | LSE-D std | LSE-C mean | LSE-C std | mean AV offset |",
         "|---:|---:|---:|---:|---:|---:|---:|",
         f"| {summary.count} | {failed} | {summary.lse_d_mean:.3f} | {summary.lse_d_std:.3f} | "
         f"{summary.lse_c_mean:.3f} | {summary.lse_c_std:.3f} | {summary.offset_mean:+.2f} |",
@@ -128,7 +138,7 @@ def write_comparison(
         "| metric | videos | mean difference | bootstrap CI |",
         "|---|---:|---:|---:|",
         *(
-            f"| {'LSE-D' if d.metric == 'lse_d' else 'LSE-C'} | {d.count} | {d.mean:+.3f} | [{d.low:+.3f}, {d.high:+.3f}] ({d.confidence:.0%}) |"
+            f"| {'LSE-D' if d.metric == 'lse_d' else 'LSE-C'} | {d.count} | {d.mean:+.3f} | {d.interval()} |"
             for d in diffs
         ),
         "",

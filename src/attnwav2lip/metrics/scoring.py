@@ -30,7 +30,12 @@ from .lse import FPS, SyncEvaluator, SyncScores, resize_frame, sync_scores
 
 @dataclass(frozen=True)
 class ScoringOptions:
-    """How videos are scored; the defaults are every published protocol's."""
+    """How videos are scored.
+
+    ``vshift`` and ``batch_size`` are every published protocol's. ``jpeg_roundtrip`` is off: the
+    published numbers include the original's JPEG dump, so turn it on to compare with them; off,
+    the decoded frames are scored as they are (docs/evaluation.md).
+    """
 
     vshift: int = 15
     batch_size: int = 20
@@ -47,6 +52,11 @@ class VideoResult:
     offset: int = 0
     num_windows: int = 0
     error: str = ""
+
+    @classmethod
+    def scored(cls, name: str, scores: SyncScores) -> "VideoResult":
+        """The row of a unit (a video or a face track) that was scored."""
+        return cls(name, scores.lse_d, scores.lse_c, scores.offset, scores.num_windows)
 
     @property
     def ok(self) -> bool:
@@ -113,13 +123,14 @@ def score_file(
     return sync_scores(frames, samples, evaluator, options.vshift, options.batch_size)
 
 
-Scorer = Callable[[Path, "Path | None"], list[tuple[str, SyncScores]]]
-"""Scores one (video, audio-or-None) item: a named result per scored unit (the video, or each face track)."""
+Scorer = Callable[[Path, "Path | None"], list[VideoResult]]
+"""Scores one (video, audio-or-None) item: a row per scored unit (the video, or each face track);
+a unit that fails on its own may be an error row, a failure of the whole item raises."""
 
 
 def lrs_scorer(evaluator: SyncEvaluator, options: ScoringOptions = ScoringOptions()) -> Scorer:
     """The LRS protocol as a ``Scorer``: one result per video, named by its path."""
-    return lambda video, audio: [(str(video), score_file(video, evaluator, audio, options))]
+    return lambda video, audio: [VideoResult.scored(str(video), score_file(video, evaluator, audio, options))]
 
 
 def score_files(
@@ -131,11 +142,9 @@ def score_files(
     results = []
     for video, audio in progress(items) if progress else items:
         try:
-            named = scorer(video, audio)
+            results += scorer(video, audio)
         except AttnWav2LipError as exc:
             results.append(VideoResult(str(video), error=str(exc)))
-            continue
-        results += [VideoResult(name, s.lse_d, s.lse_c, s.offset, s.num_windows) for name, s in named]
     return results
 
 

@@ -8,6 +8,7 @@ consistent the change is.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Hashable, Sequence
 
@@ -26,9 +27,16 @@ class Summary:
     offset_mean: float
 
 
+MIN_PAIRS = 2  # fewer pairs give no bootstrap interval
+
+
 @dataclass(frozen=True)
 class PairedDifference:
-    """Mean of per-video ``b - a`` with its bootstrap confidence interval."""
+    """Mean of per-video ``b - a`` with its bootstrap confidence interval.
+
+    ``low`` and ``high`` are NaN for a single pair: resampling one value only returns it, and a
+    zero-width interval would claim a certainty one pair cannot give.
+    """
 
     metric: str
     count: int
@@ -36,6 +44,12 @@ class PairedDifference:
     low: float
     high: float
     confidence: float
+
+    def interval(self, digits: int = 3) -> str:
+        """The interval as tables print it, or why there is none."""
+        if self.count < MIN_PAIRS:
+            return f"n/a (needs >= {MIN_PAIRS} pairs)"
+        return f"[{self.low:+.{digits}f}, {self.high:+.{digits}f}] ({self.confidence:.0%})"
 
 
 def summarize(lse_d: Sequence[float], lse_c: Sequence[float], offsets: Sequence[int]) -> Summary:
@@ -63,13 +77,19 @@ def paired_bootstrap(
     ``groups`` labels units that share a source of variation (e.g. the training seed of the two
     models compared): the resampling then draws groups with replacement and units within each drawn
     group (a two-level bootstrap), so the interval includes the spread between groups instead of
-    treating every unit as independent.
+    treating every unit as independent. With a single pair the bounds are NaN (see
+    ``PairedDifference``).
     """
-    diff = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
-    if diff.ndim != 1 or len(diff) == 0:
-        raise ValueError("paired scores must be two equally long, non-empty sequences")
+    first, second = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if first.ndim != 1 or first.shape != second.shape or len(first) == 0:
+        raise ValueError(f"paired scores must be two equally long, non-empty sequences (got {first.shape} and {second.shape})")
+    if num_resamples < 1:
+        raise ValueError(f"num_resamples must be at least 1, got {num_resamples}")
+    diff = second - first
     if groups is not None and len(groups) != len(diff):
         raise ValueError(f"groups must label every pair: {len(groups)} labels for {len(diff)} pairs")
+    if len(diff) < MIN_PAIRS:
+        return PairedDifference(metric, len(diff), float(diff.mean()), math.nan, math.nan, confidence)
     rng = np.random.default_rng(seed)
     means = _two_level_means(diff, groups, num_resamples, rng) if groups is not None else \
         _resampled_means(diff, num_resamples, rng)

@@ -224,7 +224,7 @@ class SynthTalkReport:
         for other, ds in diffs.items():
             lines += [f"## {other} minus {base}", "", "| metric | pairs | mean difference | bootstrap CI |", "|---|---:|---:|---:|"]
             titles = {name: title for name, title, _ in METRICS}
-            lines += [f"| {titles[d.metric]} | {d.count} | {d.mean:+.4f} | [{d.low:+.4f}, {d.high:+.4f}] ({d.confidence:.0%}) |"
+            lines += [f"| {titles[d.metric]} | {d.count} | {d.mean:+.4f} | {d.interval(4)} |"
                       for d in ds]
             lines.append("")
         return "\n".join(lines)
@@ -465,6 +465,7 @@ def score_synthtalk(
     clips of the split when None; each costs seconds per generator on a CPU). Generated videos go to
     ``work_dir/<row>/<pair>.mp4`` (with ``ground_truth/`` and ``truth_at_96_px/`` beside them) when given, else to a
     temporary folder removed afterwards. A pair a generator cannot produce becomes an error row.
+    ``device`` runs the generators too, unless ``sync_options`` is given.
     """
     from ..checkpoints import load_model
     from ..inference import SyncOptions
@@ -484,7 +485,7 @@ def score_synthtalk(
     records = read_manifest(root)
     chosen = draw_pairs(records, split, pairs, seed)
     by_id = {r["id"]: r for r in records}
-    sync_options = sync_options or SyncOptions(progress=False)
+    sync_options = sync_options or SyncOptions(progress=False, device=device)
     if isinstance(evaluator, (str, os.PathLike)):
         label = label or evaluator_label(evaluator)
         evaluator = load_model(evaluator, kind="evaluator", device=device)

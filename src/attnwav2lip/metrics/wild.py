@@ -18,20 +18,21 @@ Steps (reference.md §9.5), with what differs from the original:
    writes crops to an XVID file before scoring; we score them directly (``jpeg_roundtrip`` still
    emulates the scorer's JPEG dump).
 5. Each track is scored with the audio of its own span; one result row per track (as Wav2Lip's
-   ``all_scores.txt``), named ``<video>#track<k>``.
+   ``all_scores.txt``), named ``<video>#track<k>``. A track the audio does not cover is an error
+   row of its own; the video's other tracks keep their scores.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..errors import NoFaceError
-from .lse import INPUT_SIZE, SAMPLES_PER_FRAME, SyncEvaluator, SyncScores, sync_scores
-from .scoring import Scorer, ScoringOptions, resample_frames
+from ..errors import AttnWav2LipError, NoFaceError
+from .lse import INPUT_SIZE, SAMPLES_PER_FRAME, SyncEvaluator, sync_scores
+from .scoring import Scorer, ScoringOptions, VideoResult, resample_frames
 
 if TYPE_CHECKING:
     from ..faces import Detector, VideoDetections
@@ -120,8 +121,9 @@ def score_wild_file(
     audio: str | os.PathLike[str] | None = None,
     options: ScoringOptions = ScoringOptions(),
     config: WildConfig = WildConfig(),
-) -> list[SyncScores]:
-    """Scores of every qualifying face track of one video, in time order (two decoding passes).
+) -> list[VideoResult]:
+    """A row for every qualifying face track of one video, ``<video>#track<k>`` in time order
+    (two decoding passes); a track that cannot be scored is an error row (see ``score_tracks``).
 
     Raises NoFaceError when no track qualifies (no face, faces too small, or shots too short).
     """
@@ -144,24 +146,43 @@ def score_wild_file(
             if span.start <= f < span.stop:
                 crops[k].append(syncnet_crop(frame, *params[k][f - span.start], crop_scale=config.crop_scale))
     samples = load_audio(audio if audio is not None else video)
-    return [
-        sync_scores(
-            np.stack(frames),
-            samples[span.start * SAMPLES_PER_FRAME : span.stop * SAMPLES_PER_FRAME],
-            evaluator,
-            options.vshift,
-            options.batch_size,
-            options.jpeg_roundtrip,
-        )
-        for span, frames in zip(spans, crops)
-    ]
+    return score_tracks(str(video), spans, [np.stack(frames) for frames in crops], samples, evaluator, options)
+
+
+def score_tracks(
+    video: str,
+    spans: Sequence[FaceTrackSpan],
+    crops: Sequence[np.ndarray],
+    samples: np.ndarray,
+    evaluator: SyncEvaluator,
+    options: ScoringOptions = ScoringOptions(),
+) -> list[VideoResult]:
+    """One row per track, scored with the audio of its span.
+
+    Tracks fail one by one (audio shorter than the video leaves the last ones without sound), so
+    a failing track becomes its own error row instead of costing the video's other tracks.
+    """
+    rows = []
+    for k, (span, frames) in enumerate(zip(spans, crops)):
+        name = f"{video}#track{k}"
+        try:
+            scores = sync_scores(
+                frames,
+                samples[span.start * SAMPLES_PER_FRAME : span.stop * SAMPLES_PER_FRAME],
+                evaluator,
+                options.vshift,
+                options.batch_size,
+                options.jpeg_roundtrip,
+            )
+        except AttnWav2LipError as exc:
+            rows.append(VideoResult(name, error=str(exc)))
+            continue
+        rows.append(VideoResult.scored(name, scores))
+    return rows
 
 
 def wild_scorer(
     evaluator: SyncEvaluator, detector: "Detector", options: ScoringOptions = ScoringOptions(), config: WildConfig = WildConfig()
 ) -> Scorer:
-    """The in-the-wild protocol as a ``Scorer``: one result per face track, ``<video>#track<k>``."""
-    return lambda video, audio: [
-        (f"{video}#track{k}", scores)
-        for k, scores in enumerate(score_wild_file(video, evaluator, detector, audio, options, config))
-    ]
+    """The in-the-wild protocol as a ``Scorer``: one row per face track, ``<video>#track<k>``."""
+    return lambda video, audio: score_wild_file(video, evaluator, detector, audio, options, config)
