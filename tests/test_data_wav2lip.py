@@ -71,6 +71,17 @@ def test_convert_to_store_matches_direct_reading(tmp_path: Path) -> None:
     torch.testing.assert_close(a["indiv_mels"], b["indiv_mels"], atol=1e-3, rtol=0)
 
 
+def test_a_converted_store_keeps_the_originals_length_filter(tmp_path: Path) -> None:
+    """The filter counts jpgs: 14 of ids 0..15 are too few for windows of 5, placeholders or not."""
+    root, out = tmp_path / "orig", tmp_path / "store"
+    write_layout(root, {"111/00001": (16, [3, 9]), "333/00003": (20, [])})
+    write_layout(root, {"444/00004": (18, [])}, split="val")
+    convert_wav2lip(root, out, progress=False)
+    store, layout = ClipStore(out, "train"), Wav2LipLayout(root, "train")
+    assert [store.num_frames(i) for i in range(2)] == [layout.num_frames(i) for i in range(2)] == [14, 20]
+    np.testing.assert_array_equal(WindowSampler(store).eligible, WindowSampler(layout).eligible)
+
+
 def test_mel_cache_folder(tmp_path: Path) -> None:
     write_layout(tmp_path / "orig", {"111/00001": (20, [])})
     cache = tmp_path / "mels"

@@ -261,7 +261,8 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
         }
         write_clip(out, clip_id, frames, audio, fps=config.fps, source=str(item.path), extra=extra,
                    arrays={"boxes": boxes.astype(np.float32)}, tmp_name=run)
-        records.append({"id": clip_id, "frames": len(frames), "fps": config.fps, "source": str(item.path), "split": item.split})
+        records.append({"id": clip_id, "frames": len(frames), "faces": len(frames),  # a segment's frames all have one
+                        "fps": config.fps, "source": str(item.path), "split": item.split})
     return records, unsynced
 
 

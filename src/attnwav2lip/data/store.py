@@ -2,7 +2,7 @@
 
 Layout of a dataset root::
 
-    manifest.jsonl            one JSON record per complete clip (id, frames, fps, source, split)
+    manifest.jsonl            one JSON record per complete clip (id, frames, faces, fps, source, split)
     videos.jsonl              one record per processed source video (for resumable preprocessing)
     preprocess.yaml           the settings its clips were made with (preprocess refuses others)
     clips/<id>/frames.npy     uint8 (N, S, S, 3) RGB face crops, memory-mapped when read
@@ -52,6 +52,7 @@ class ClipRecord:
     fps: float
     source: str
     split: str
+    faces: int | None = None  # frames with a face (not placeholders); None in older stores: all of them
 
 
 def read_manifest(root: str | os.PathLike[str], split: str | None = None) -> list[ClipRecord]:
@@ -222,7 +223,9 @@ class ClipStore:
         return len(self.records)
 
     def num_frames(self, index: int) -> int:
-        return self.records[index].frames
+        """Frames with a face: what the original's length filter counts (its jpgs), placeholders not included."""
+        record = self.records[index]
+        return record.frames if record.faces is None else record.faces
 
     def open(self, index: int) -> StoredClip:
         return StoredClip(clip_dir(self.root, self.records[index].id))

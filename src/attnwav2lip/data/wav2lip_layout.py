@@ -185,7 +185,8 @@ def convert_wav2lip(
                 counts["empty"] += 1
                 continue
             write_clip(out, key, frames, wav, fps=FPS, source=str(folder), missing=missing, tmp_name="convert")
-            record = {"id": key, "frames": len(frames), "fps": FPS, "source": str(folder), "split": split}
+            record = {"id": key, "frames": len(frames), "faces": len(frames) - len(missing), "fps": FPS,
+                      "source": str(folder), "split": split}
             append_jsonl(out / MANIFEST, [record])
             done.add(key)
             counts["converted"] += 1
