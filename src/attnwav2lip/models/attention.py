@@ -3,7 +3,9 @@
 Channel attention says *what* to emphasise, spatial attention *where*. Both gates lie in (0, 1)
 and are applied residually, ``F' = F + F * Mc(F)`` then ``F'' = F' + F' * Ms(F')``, so each
 module can only scale a feature by a factor in (1, 2): it re-weights the pretrained features
-rather than being able to erase them, which is what lets attention be added to a trained Wav2Lip.
+rather than being able to erase them. Fresh gates sit near 0.5, so started from a trained Wav2Lip
+each module first multiplies its block's output by about 1.5 (both together by about 2): the
+network does not compute Wav2Lip at step 0 and fine-tuning has to absorb that gain.
 """
 
 from __future__ import annotations
