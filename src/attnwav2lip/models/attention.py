@@ -4,8 +4,8 @@ Channel attention says *what* to emphasise, spatial attention *where*. Both gate
 and are applied residually, ``F' = F + F * Mc(F)`` then ``F'' = F' + F' * Ms(F')``, so each
 module can only scale a feature by a factor in (1, 2): it re-weights the pretrained features
 rather than being able to erase them. Fresh gates sit near 0.5, so started from a trained Wav2Lip
-each module first multiplies its block's output by about 1.5 (both together by about 2): the
-network does not compute Wav2Lip at step 0 and fine-tuning has to absorb that gain.
+each module first multiplies its block's output by about 1.5 (both together by about 2, compounding
+from block to block): the network does not compute Wav2Lip at step 0 (docs/models.md).
 """
 
 from __future__ import annotations
