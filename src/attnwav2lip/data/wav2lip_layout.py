@@ -98,9 +98,7 @@ class Wav2LipLayout:
         size: int = 96,
         mel_cache: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise DatasetError(f"{self.root}: not a folder (expected the original preprocessed root)")
+        self.root = _original_root(root)
         lists = Path(filelists) if filelists is not None else self.root / "filelists"
         self.keys = read_filelist(lists / f"{split}.txt")
         self.size = size
@@ -160,7 +158,7 @@ def convert_wav2lip(
     from ..errors import MediaError
 
     lists = Path(filelists) if filelists is not None else Path(root) / "filelists"
-    _check_source(Path(root), lists, splits)
+    _check_source(_original_root(root), lists, splits)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clean_tmp(out, "convert")
@@ -193,10 +191,16 @@ def convert_wav2lip(
     return counts
 
 
+def _original_root(root: str | os.PathLike[str]) -> Path:
+    """``root`` as a Path, or a DatasetError when it is not a folder."""
+    path = Path(root)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder (expected the original preprocessed root)")
+    return path
+
+
 def _check_source(root: Path, lists: Path, splits: tuple[str, ...]) -> None:
     """Fail before creating the store: a mistyped path would otherwise convert nothing and succeed."""
-    if not root.is_dir():
-        raise DatasetError(f"{root}: not a folder (expected the original preprocessed root)")
     if not any((lists / f"{split}.txt").is_file() for split in splits):
         expected = ", ".join(f"{split}.txt" for split in splits)
         raise DatasetError(f"{lists}: no filelist to convert (expected one of {expected})")

@@ -121,6 +121,7 @@ class Trainer:
         # the recipe's optimiser settings (rates, betas...), taken before a resume loads the saved ones
         self.recipe_groups = [[_hyperparameters(group) for group in optimizer.param_groups]
                               for optimizer in task.optimizers()]
+        self.sample_order = self._sample_order()  # fixed for the run: saved with every checkpoint
 
     def resume(self, folder: Path) -> None:
         """Continue exactly where checkpoint ``folder`` left off (weights, optimiser states under the
@@ -152,11 +153,11 @@ class Trainer:
     def _saved_position(self, state: dict[str, Any], folder: Path) -> Position:
         """The checkpoint's data position, refused when the sample order it points into has changed
         (a larger batch or a smaller training set would put it past the epoch's end: no batch, ever)."""
-        current = self._sample_order()
         for key, saved in state.get("sample_order", {}).items():
-            if saved != current[key]:
-                raise ConfigError(f"{folder}: {ORDER_KEYS[key]} is {current[key]} but was {saved}; an exact resume "
-                                  "needs it unchanged (start a new run from the weights instead, e.g. train --init)")
+            now = self.sample_order[key]
+            if saved != now:
+                raise ConfigError(f"{folder}: {ORDER_KEYS[key]} is {now} but was {saved}; an exact resume needs it "
+                                  "unchanged (start a new run from the weights instead, e.g. train --init)")
         position = Position(**state["position"])
         if position.batch >= self.sampler.batches_per_epoch:
             raise ConfigError(f"{folder}: saved at batch {position.batch} of an epoch that now has "
@@ -239,7 +240,7 @@ class Trainer:
         rng = self.runtime.gather(rng_state())
         if self.runtime.is_main:
             state = {"step": self.step, "position": {"epoch": self.position.epoch, "batch": self.position.batch},
-                     "sample_order": self._sample_order(), "task": self.task.state_dict(), "rng": rng,
+                     "sample_order": self.sample_order, "task": self.task.state_dict(), "rng": rng,
                      "world_size": self.runtime.world_size}
             folder = checkpoint_dir(self.run_dir, self.step)
             save_checkpoint(folder, self.task.networks(), state)
