@@ -9,6 +9,9 @@ from typing import Iterator
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# precision "auto" resolves to fp32 in every test, on every CPU, unless a test forces native bf16
+# (test_precision.py): results do not depend on the machine, and no run pays for the start-up probe
+os.environ["ATTNWAV2LIP_NATIVE_BF16"] = "0"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -102,16 +102,16 @@ def test_missing_assets_are_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
         builtin.builtin_path("discriminator")
 
 
-def test_default_generator_is_the_shipped_one(assets: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_generator_is_the_shipped_one(assets: Path, monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
     from attnwav2lip.inference import LipSyncer, default_generator
 
     monkeypatch.setenv(builtin.ASSETS_ENV, str(assets))
     assert builtin.builtin_path("evaluator") == assets / "evaluator.safetensors"
-    generator = default_generator()
-    captured = capsys.readouterr()
-    assert captured.out == ""  # stdout stays the caller's (e.g. a piped result)
-    assert captured.err.strip() == ("attnwav2lip: no --checkpoint given; using the built-in AttnWav2Lip width 0.125 "
-                           "trained on SynthTalk (synthetic faces only; see MODEL_CARD.md)")
+    with caplog.at_level("INFO", logger="attnwav2lip"):
+        generator = default_generator()
+    assert caplog.messages == ["no --checkpoint given; using the built-in AttnWav2Lip width 0.125 "
+                               "trained on SynthTalk (synthetic faces only; see MODEL_CARD.md)"]
     shipped = load_model(assets / "generator.safetensors")
     assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(), shipped.state_dict().values()))
     assert not generator.training

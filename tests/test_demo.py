@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from attnwav2lip.builtin import ASSETS_ENV
+from attnwav2lip.builtin import ASSETS_ENV, PACKAGE_ASSETS
 from attnwav2lip.cli import main
+from attnwav2lip.demo import follows_speech_better
 from attnwav2lip.video import probe
 from builtin_assets import tiny_assets
 
@@ -20,11 +22,14 @@ LSE_NAMES = ("result", "input (do nothing)", "truth")
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The demo on tiny stand-ins for the built-in generator and evaluator: (output folder, what it printed)."""
+    """The demo on a tiny untrained stand-in for the built-in generator, scored by the shipped
+    SynthTalk evaluator (a working judge, so the verdicts mean something): (output folder, what it printed)."""
     out = tmp_path_factory.mktemp("demo")
+    assets = tiny_assets(tmp_path_factory.mktemp("assets"))
+    shutil.copyfile(PACKAGE_ASSETS / "evaluator.safetensors", assets / "evaluator.safetensors")
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(printed):
-        env.setenv(ASSETS_ENV, str(tiny_assets(tmp_path_factory.mktemp("assets"))))
+        env.setenv(ASSETS_ENV, str(assets))
         assert main(["demo", "--out", str(out), "--no-progress"]) == 0
     return out, printed.getvalue()
 
@@ -59,12 +64,35 @@ def test_demo_scores_sync_with_the_builtin_evaluator(demo_run: tuple[Path, str])
     lines = printed.splitlines()
     assert "model: built-in AttnWav2Lip width 0.125 trained on SynthTalk (synthetic faces only; see MODEL_CARD.md)" in lines
     header = next(i for i, line in enumerate(lines) if line.startswith("LSE (SynthTalk evaluator) against the driving audio"))
-    rows = {line[:20].strip(): line.split()[-3:] for line in lines[header + 2 : header + 2 + len(LSE_NAMES)]}
+    rows = {line[:20].strip(): line.split()[-4:] for line in lines[header + 3 : header + 3 + len(LSE_NAMES)]}
+    opening_r = json.loads((out / "metrics.json").read_text())["opening_r"]
     for name in LSE_NAMES:
         scores = lse["vs driving audio"][name]
         assert np.isfinite(scores["lse_d"]) and scores["lse_d"] > 0 and scores["lse_c"] >= 0
         assert abs(scores["offset"]) <= 15
-        assert rows[name] == [f"{scores['lse_d']:.3f}", f"{scores['lse_c']:.3f}", str(scores["offset"])]
+        assert rows[name] == [f"{scores['lse_d']:.3f}", f"{scores['lse_c']:.3f}", f"{scores['offset']:.0f}",
+                              f"{opening_r[name]:+.2f}"]
+
+
+def test_demo_verdict_says_no_for_an_untrained_generator_and_yes_for_the_truth(demo_run: tuple[Path, str]) -> None:
+    out, printed = demo_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    lse, opening_r = metrics["LSE (SynthTalk evaluator)"]["vs driving audio"], metrics["opening_r"]
+
+    def verdict(row: str) -> bool:
+        return follows_speech_better(lse[row]["lse_c"], opening_r[row], lse["input (do nothing)"]["lse_c"],
+                                     opening_r["input (do nothing)"])
+
+    assert metrics["follows_speech_better_than_doing_nothing"] is False and not verdict("result")
+    assert verdict("truth")
+    assert opening_r["truth"] > 0.7  # the measured opening of the rendered truth follows what was rendered
+    assert printed.splitlines()[-2].endswith("opening r)? no")
+
+
+def test_verdict_needs_both_lse_c_and_opening() -> None:
+    assert follows_speech_better(1.0, 0.8, 0.7, 0.1)
+    assert not follows_speech_better(1.0, 0.05, 0.7, 0.1)  # confident but the mouth does not follow
+    assert not follows_speech_better(0.5, 0.8, 0.7, 0.1)   # the opening follows but the evaluator disagrees
 
 
 def test_strip_is_a_png_written_atomically(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from attnwav2lip import audio, cli
 from attnwav2lip.cli import main
 from attnwav2lip.errors import CheckpointError, ConfigError, NoFaceError
 from attnwav2lip.inference import LipSyncer, SyncOptions, loop_schedule, silent_windows
-from attnwav2lip.video import probe, write_video
+from attnwav2lip.video import iter_frames, probe, write_video
 
 BOX = (16, 112, 16, 112)  # top, bottom, left, right: a fixed face box on 128 x 128 frames
 FAST = dict(progress=False, detection_cache=False, batch_size=8)
@@ -236,13 +236,14 @@ def test_frames_without_a_face_pass_through(tmp_path: Path, face_image: np.ndarr
     assert not (tmp_path / "strict.mp4").exists()
 
 
-def test_no_face_warning_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_face_warning_is_logged_not_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              caplog: pytest.LogCaptureFixture) -> None:
     face = _video(tmp_path / "blank.mp4", [np.full((64, 64, 3), 128, np.uint8)] * 3)
     report = LipSyncer(options=SyncOptions(**FAST, detector="haar"), generator=SpyGenerator.make()).sync(
         face, _speech(tmp_path / "s.wav", 0.12), tmp_path / "o.mp4")
     captured = capsys.readouterr()
     assert report.missing_face_frames == 3 and captured.out == ""
-    assert "warning: no face found in" in captured.err
+    assert any(r.levelname == "WARNING" and "no face found in" in r.getMessage() for r in caplog.records)
 
 
 def test_mel_windows_follow_the_model_offset(tmp_path: Path) -> None:
@@ -426,4 +427,26 @@ def test_cli_choices_are_the_librarys() -> None:
     subparsers = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     choices = {a.dest: tuple(a.choices) for a in subparsers.choices["sync"]._actions if a.choices}
     assert choices == {"detector": DETECTORS, "on_missing_face": inference.ON_MISSING, "loop": inference.LOOPS,
-                       "reference": inference.REFERENCES, "blend": inference.BLENDS, "device": inference.DEVICES}
+                       "reference": inference.REFERENCES, "blend": inference.BLENDS, "device": inference.DEVICES,
+                       "precision": inference.PRECISIONS}
+
+
+def test_precision_bf16_is_close_to_fp32_and_reported(tmp_path: Path, face_image: np.ndarray,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forced bf16 runs on any CPU; its faces stay close to fp32's, and auto probes the loaded generator."""
+    face = _video(tmp_path / "face.mp4", [face_image] * 4)
+    speech = _speech(tmp_path / "s.wav", 0.16)
+    box = dict(box=(20, 110, 20, 110))
+    frames, reports = {}, {}
+    for precision in ("fp32", "bf16"):
+        syncer = LipSyncer(options=SyncOptions(**FAST, **box, precision=precision), generator=SpyGenerator.make())
+        reports[precision] = syncer.sync(face, speech, tmp_path / f"{precision}.mp4")
+        frames[precision] = np.stack(list(iter_frames(tmp_path / f"{precision}.mp4"))).astype(np.float64)
+    assert reports["fp32"].precision == "fp32 (asked for)" and reports["bf16"].precision == "bf16 (asked for)"
+    mse = np.mean((frames["fp32"] - frames["bf16"]) ** 2)
+    assert 10 * np.log10(255 ** 2 / max(mse, 1e-12)) > 30  # random weights, x264 at crf 18: a layout bug gives ~10
+    monkeypatch.setenv("ATTNWAV2LIP_NATIVE_BF16", "1")
+    spy = SpyGenerator.make()
+    auto = LipSyncer(options=SyncOptions(**FAST, **box), generator=spy)
+    assert auto.precision.reason.startswith("auto: ATTNWAV2LIP_NATIVE_BF16=1")
+    assert len(spy.seen) >= 4 and spy.seen[0][1].shape == (4, 6, 96, 96)  # the probe ran on this generator

@@ -383,3 +383,48 @@ def test_resuming_an_earlier_checkpoint_prunes_only_up_to_the_new_one(store: Pat
     latest = resolve_checkpoint(run)
     assert latest.name == "step_000000003" and load_state(latest)["step"] == 3
     assert sorted(p.name for p in latest.iterdir()) == ["expert.safetensors", "state.pt"]
+
+
+def with_precision(config: TrainConfig, precision: str, **changes: object) -> TrainConfig:
+    return with_overrides(config, {"runtime.precision": precision, **changes})
+
+
+def test_forced_bf16_run_records_its_precision_and_resumes_bitwise(
+        store: Path, expert_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under bf16 autocast (forced, so it runs on any CPU) 3 steps straight == 1 step, stop, resume 2."""
+    config = with_precision(tiny_generator_config(store, max_steps=3), "bf16")
+    train_generator(config, tmp_path / "straight", expert=expert_file)
+    train_generator(with_precision(tiny_generator_config(store, max_steps=1), "bf16"), tmp_path / "split",
+                    expert=expert_file)
+    # the resumed part asks for fp32 under a CPU that "has" native bf16: the checkpoint's bf16 is kept
+    monkeypatch.setenv("ATTNWAV2LIP_NATIVE_BF16", "1")
+    train_generator(with_precision(config, "fp32"), None, expert=expert_file, resume=tmp_path / "split")
+    a, b = (tmp_path / name / "checkpoints" / "step_000000003" for name in ("straight", "split"))
+    for name in ("generator", "discriminator"):
+        sa, sb = (load_model(f / f"{name}.safetensors").state_dict() for f in (a, b))
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), name
+        assert all(v.dtype == torch.float32 for v in sa.values() if v.is_floating_point())  # weights stay fp32
+    assert load_state(b)["precision"] == "bf16"
+    info = json.loads((tmp_path / "split" / "run.json").read_text())
+    assert info["precision"].startswith("bf16 (recorded") and info["earlier"][0]["precision"] == "bf16 (asked for)"
+    assert info["cpu"]
+
+
+def test_auto_without_native_bf16_trains_in_fp32_and_says_so(store: Path, expert_file: Path, tmp_path: Path) -> None:
+    train_generator(tiny_generator_config(store, max_steps=1), tmp_path / "run", expert=expert_file)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["precision"] == "fp32 (auto: ATTNWAV2LIP_NATIVE_BF16=0)"
+    assert load_state(tmp_path / "run" / "checkpoints" / "step_000000001")["precision"] == "fp32"
+
+
+def test_a_checkpoint_from_before_precisions_were_recorded_resumes_in_fp32_on_cpu(
+        store: Path, expert_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    train_generator(tiny_generator_config(store, max_steps=2), tmp_path / "run", expert=expert_file)
+    folder = tmp_path / "run" / "checkpoints" / "step_000000002"
+    rewrite_state(folder, precision=None)
+    monkeypatch.setenv("ATTNWAV2LIP_NATIVE_BF16", "1")  # auto would now pick bf16
+    with caplog.at_level("WARNING", logger="attnwav2lip"):
+        train_generator(tiny_generator_config(store, max_steps=3), None, expert=expert_file, resume=folder)
+    assert "before precisions were recorded" in caplog.text
+    assert load_state(tmp_path / "run" / "checkpoints" / "step_000000003")["precision"] == "fp32"

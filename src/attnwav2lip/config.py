@@ -41,10 +41,14 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") -> T
     """Build dataclass ``cls`` from ``data``, recursing into nested dataclass fields.
 
     Raises ConfigError on unknown keys or on a value that is not a mapping where a nested
-    dataclass is expected.
+    dataclass is expected. A class with a ``upgrade_legacy(data, where)`` static method gets to
+    rewrite keys of older recipes and run folders first.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    upgrade = getattr(cls, "upgrade_legacy", None)  # a config class that renamed keys maps old files itself
+    if upgrade is not None:
+        data = upgrade(dict(data), where)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:

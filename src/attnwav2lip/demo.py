@@ -50,6 +50,20 @@ class DemoResult:
     mouth_input: dict[str, float]
     model: str
     lse: dict[str, dict[str, float]]  # "result" / "input (do nothing)" / "truth" -> lse_d, lse_c, offset
+    opening_r: dict[str, float]       # the same rows -> correlation of the measured mouth opening with the truth's
+
+    @property
+    def follows_speech(self) -> bool:
+        return follows_speech_better(self.lse["result"]["lse_c"], self.opening_r["result"],
+                                     self.lse["input (do nothing)"]["lse_c"], self.opening_r["input (do nothing)"])
+
+
+def follows_speech_better(lse_c: float, opening_r: float, baseline_lse_c: float, baseline_opening_r: float) -> bool:
+    """The demo's verdict: a video follows the driving speech better than doing nothing when the
+    evaluator is more confident that it is in sync (LSE-C) *and* its mouth opens more in step with
+    the truth's (opening r). Either alone can be fooled: LSE-C by a mouth that moves on any speech,
+    the opening by a mouth that opens on the right frames but looks nothing like speech."""
+    return lse_c > baseline_lse_c and opening_r > baseline_opening_r
 
 
 def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, progress: bool = True) -> DemoResult:
@@ -57,6 +71,7 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     from .builtin import describe_generator
     from .inference import LipSyncer, SyncOptions, loop_schedule
     from .metrics.ground_truth import mouth_metrics
+    from .metrics.mouth_opening import mouth_box, mouth_opening, pearson, rendered_opening
     from .metrics.synthtalk import lower_face
     from .synth.identity import sample_identity
     from .synth.motion import sample_motion
@@ -96,13 +111,17 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     write_video(folder / "side_by_side.mp4", side, config.fps, driving.audio, driving.sample_rate)
     _write_strip(folder / "strip.png", (baseline_frames, result_frames, truth_frames), face_boxes, config.strip_frames)
 
-    lse = _lse_scores({"result": result_frames, "input (do nothing)": baseline_frames, "truth": truth_frames},
-                      face_boxes, driving.audio, config.evaluator)
+    videos = {"result": result_frames, "input (do nothing)": baseline_frames, "truth": truth_frames}
+    lse = _lse_scores(videos, face_boxes, driving.audio, config.evaluator)
+    strips, truth_opening = mouth_box(face_boxes), rendered_opening(truth_track)
+    opening_r = {name: _nan_as_zero(pearson(mouth_opening(frames, strips), truth_opening))
+                 for name, frames in videos.items()}
     model = config.checkpoint or describe_generator(syncer.generator)
-    result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model, lse)
+    result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model, lse, opening_r)
     metrics = {"model": model, "frames": n_out, "seconds": report.seconds, "config": asdict(config),
                "lower_face_vs_truth": {"result": result.mouth_result, "input (do nothing)": result.mouth_input},
-               LSE_LABEL: {"evaluator": config.evaluator or "built-in", "vs driving audio": lse}}
+               LSE_LABEL: {"evaluator": config.evaluator or "built-in", "vs driving audio": lse},
+               "opening_r": opening_r, "follows_speech_better_than_doing_nothing": result.follows_speech}
     write_text_atomic(folder / "metrics.json", json.dumps(metrics, indent=1))
     return result
 
@@ -119,6 +138,11 @@ def _lse_scores(videos: dict[str, np.ndarray], face_boxes: np.ndarray, audio: np
     net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
     scores = {name: sync_scores(synthtalk_crops(frames, face_boxes), audio, net) for name, frames in videos.items()}
     return {name: {"lse_d": s.lse_d, "lse_c": s.lse_c, "offset": s.offset} for name, s in scores.items()}
+
+
+def _nan_as_zero(correlation: float) -> float:
+    """A mouth that never moves (correlation undefined) follows the truth's opening not at all."""
+    return 0.0 if np.isnan(correlation) else correlation
 
 
 def _as_dict(metrics: object) -> dict[str, float]:
@@ -158,9 +182,13 @@ def format_result(result: DemoResult) -> str:
              f"  {'':18s} {'PSNR dB':>8s} {'SSIM':>6s} {'L1':>7s}"]
     for name, m in (("result", result.mouth_result), ("input (do nothing)", result.mouth_input)):
         lines.append(f"  {name:18s} {m['psnr']:8.2f} {m['ssim']:6.3f} {m['l1']:7.4f}")
-    lines += [f"{LSE_LABEL} against the driving audio (lower LSE-D, higher LSE-C: better sync):",
-              f"  {'':18s} {'LSE-D':>8s} {'LSE-C':>6s} {'offset':>7s}"]
+    lines += [f"{LSE_LABEL} against the driving audio (lower LSE-D, higher LSE-C: better sync), and how the",
+              "mouth's measured opening correlates with the truth's (opening r, higher is better):",
+              f"  {'':18s} {'LSE-D':>8s} {'LSE-C':>6s} {'offset':>7s} {'opening r':>9s}"]
     for name, m in result.lse.items():
-        lines.append(f"  {name:18s} {m['lse_d']:8.3f} {m['lse_c']:6.3f} {m['offset']:7.0f}")
+        lines.append(f"  {name:18s} {m['lse_d']:8.3f} {m['lse_c']:6.3f} {m['offset']:7.0f} {result.opening_r[name]:+9.2f}")
+    verdict = "yes" if result.follows_speech else "no"
+    lines.append(f"verdict: does the result follow the driving speech better than doing nothing (higher LSE-C and "
+                 f"opening r)? {verdict}")
     lines.append(f"outputs in {result.out}: input.mp4 result.mp4 side_by_side.mp4 strip.png metrics.json")
     return "\n".join(lines)

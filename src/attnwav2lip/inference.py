@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import logging
 import os
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -31,12 +31,15 @@ import numpy as np
 
 from . import audio as audio_mod
 from .errors import CheckpointError, ConfigError, MediaError, NoFaceError
+from .precision import PRECISIONS, PrecisionChoice, autocast, memory_format, probe_forward, resolve_precision
 from .video import DEFAULT_CRF, DEFAULT_PRESET, VideoWriter, check_encoder_options, iter_frames, probe, read_image
 
 if TYPE_CHECKING:
     from torch import nn
 
     from .faces import FaceTrack
+
+log = logging.getLogger(__name__)
 
 LOOPS = ("pingpong", "forward")
 REFERENCES = ("frame", "window", "neutral")
@@ -78,7 +81,8 @@ class SyncOptions:
     blend: str = "feather"  # feather | none (the original's rectangle overwrite)
     feather: float = 0.1  # mask blur sigma as a fraction of the box's shorter side
     batch_size: int = 16
-    device: str = "auto"  # auto | cpu | cuda | mps; half precision on cuda only
+    device: str = "auto"  # auto | cpu | cuda | mps
+    precision: str = "auto"  # auto | fp32 | bf16 (attnwav2lip.precision); auto on cuda: float16 as before
     preset: str = DEFAULT_PRESET
     crf: int = DEFAULT_CRF
     progress: bool = True
@@ -87,7 +91,7 @@ class SyncOptions:
         for name, value, allowed in (
             ("loop", self.loop, LOOPS), ("reference", self.reference, REFERENCES),
             ("blend", self.blend, BLENDS), ("on_missing_face", self.on_missing_face, ON_MISSING),
-            ("device", self.device, DEVICES),
+            ("device", self.device, DEVICES), ("precision", self.precision, PRECISIONS),
         ):
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {'|'.join(allowed)}, got {value!r}")
@@ -124,6 +128,7 @@ class SyncReport:
     seconds: float
     ms_per_frame: dict[str, float]
     cpu_ms_per_frame: dict[str, float]
+    precision: str = "fp32"  # the generator's precision and why it was chosen
 
 
 def default_generator() -> "nn.Module":
@@ -134,7 +139,7 @@ def default_generator() -> "nn.Module":
     from .builtin import describe_generator, load_builtin
 
     generator = load_builtin("generator")
-    print(f"attnwav2lip: no --checkpoint given; using the {describe_generator(generator)}", file=sys.stderr)
+    log.info("no --checkpoint given; using the %s", describe_generator(generator))
     return generator
 
 
@@ -326,11 +331,25 @@ class LipSyncer:
                 generator, source = load_model(checkpoint, kind="generator"), str(checkpoint)
         if not isinstance(generator, Generator):
             raise CheckpointError(f"{source}: expected a torch Generator, got {type(generator).__name__}")
-        self.half = self.device == "cuda"
         generator = generator.to(self.device).eval()
-        self.generator = generator.half() if self.half else generator
+        self.half = self.device == "cuda" and options.precision == "auto"  # float16, as before precisions
+        self.precision = (PrecisionChoice("fp16", "auto on CUDA") if self.half
+                          else resolve_precision(options.precision, self.device, probe=self._probe(generator)))
+        self.generator = generator.half() if self.half else memory_format(generator, self.precision)
+        log.info("precision: %s", self.precision)
         self.mel_offset = int(generator.config.mel_offset)
         self._torch = torch
+
+    def _probe(self, generator: "nn.Module") -> Callable[[], tuple[float, float]]:
+        """The start-up probe ``auto`` runs on CPUs with native bf16: this generator on 4 random crops."""
+        import torch
+
+        def probe() -> tuple[float, float]:
+            faces = torch.rand(4, 6, FACE_SIZE, FACE_SIZE, device=self.device)
+            mels = torch.randn(4, 1, 80, 16, device=self.device)
+            return probe_forward(generator, (mels, faces))()
+
+        return probe
 
     def sync(
         self,
@@ -349,7 +368,8 @@ class LipSyncer:
         with clock("total"):
             num_out, fps, track, missing, silent = self._sync(face, audio, out, text, hook, clock)
         wall, cpu = clock.per_frame(num_out)
-        return SyncReport(Path(out), num_out, fps, len(track), missing, silent, clock.wall["total"], wall, cpu)
+        return SyncReport(Path(out), num_out, fps, len(track), missing, silent, clock.wall["total"], wall, cpu,
+                          str(self.precision))
 
     def _sync(
         self,
@@ -387,8 +407,7 @@ class LipSyncer:
                 first = int(used[~track.present[used]][0])
                 raise NoFaceError(f"{face}: no face found in frame {first} ({missing} output frames without a face)")
             if not track.present[used].any():
-                print(f"attnwav2lip: warning: no face found in {face}; its frames pass through unchanged",
-                      file=sys.stderr)
+                log.warning("warning: no face found in %s; its frames pass through unchanged", face)
             silent = self._generate(source, track, schedule, mel, writer, clock, hook)
         return num_out, float(source.fps), track, missing, silent
 
@@ -482,7 +501,7 @@ class LipSyncer:
         faces = torch.from_numpy(np.concatenate([masked, refs], axis=3)).to(self.device)
         faces = faces.permute(0, 3, 1, 2).to(dtype).div_(255.0)
         mel_t = torch.from_numpy(mels[:, None]).to(self.device, dtype)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.precision):
             out = self.generator(mel_t, faces).float().clamp_(0, 1).mul_(255.0).round_()
             return out.byte().permute(0, 2, 3, 1).cpu().numpy()
 

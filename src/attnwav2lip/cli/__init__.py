@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from typing import Sequence
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
+    configure_logging()
     try:
         result = args.func(args)
     except AttnWav2LipError as exc:
@@ -58,6 +60,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return int(result or 0)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (tests and notebooks swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - logging's own attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """The library logs through ``logging`` under ``attnwav2lip``; the CLI shows its records on stderr,
+    one line each, prefixed like every other message of the command."""
+    logger = logging.getLogger("attnwav2lip")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("attnwav2lip: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 ATTENTION = ("none", "spatial", "channel", "both")
+PRECISIONS = ("auto", "fp32", "bf16")  # attnwav2lip.precision.PRECISIONS, spelled out to keep --help fast
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +40,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="override data.num_workers")
     parser.add_argument("--device", help="override runtime.device (auto, cpu, cuda, cuda:1)")
     parser.add_argument("--seed", type=int, help="override runtime.seed")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="override runtime.precision: bf16 autocast + channels_last, fp32, or auto (bf16 on CUDA "
+                             "and on CPUs with native bf16 where a probe measures it faster)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -47,6 +51,7 @@ def run_overrides(args: argparse.Namespace, extra: dict[str, Any]) -> dict[str, 
     given = {
         "data.root": args.data, "schedule.max_steps": args.max_steps, "data.batch_size": args.batch_size,
         "data.num_workers": args.workers, "runtime.device": args.device, "runtime.seed": args.seed,
+        "runtime.precision": args.precision,
         "runtime.progress": False if args.no_progress else None, **extra,
     }
     return {key: value for key, value in given.items() if value is not None}

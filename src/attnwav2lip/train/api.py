@@ -9,6 +9,7 @@ frozen expert (and a discriminator unless the GAN is off). Both write into ``run
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -18,9 +19,12 @@ from torch.utils.data import Dataset
 
 from ..errors import ConfigError
 from .config import DataConfig, ExpertTrainConfig, TrainConfig
-from .runtime import Runtime, start, stop
-from .state import CHECKPOINTS, LATEST, resolve_checkpoint, run_dir_of, write_run_config, write_run_info
+from .runtime import UNRECORDED, Runtime, start, stop
+from .state import (CHECKPOINTS, LATEST, load_state, resolve_checkpoint, run_dir_of, write_run_config,
+                    write_run_info)
 from .trainer import Task, Trainer
+
+log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 Datasets = tuple[Dataset, Dataset]
@@ -126,7 +130,7 @@ def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Pat
     run_dir = Path(run_dir) if run_dir is not None else run_dir_of(checkpoint)
     if checkpoint is None and (run_dir / CHECKPOINTS / LATEST).is_file():
         raise ConfigError(f"{run_dir} already holds a run: resume it (--resume) or choose another folder")
-    runtime = start(config.runtime)
+    runtime = start(config.runtime, recorded_precision(checkpoint) if checkpoint is not None else None)
     try:
         # everything that can fail on a bad argument (data, weights, a resume) runs before the folder is written
         train_set, val_set = datasets or build_datasets(config.data, kind, config.runtime.seed)
@@ -138,10 +142,19 @@ def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Pat
         if runtime.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             write_run_config(run_dir, config, trainer.step)
-            write_run_info(run_dir, command, resumed_from=checkpoint)
+            write_run_info(run_dir, command, resumed_from=checkpoint, precision=str(runtime.precision))
         return trainer.fit()
     finally:
         stop(runtime)
+
+
+def recorded_precision(checkpoint: Path) -> str:
+    """The precision a checkpoint was trained in (``UNRECORDED`` for checkpoints from before it was kept)."""
+    precision = load_state(checkpoint).get("precision")
+    if precision is None:
+        log.warning("%s: saved before precisions were recorded; resuming in fp32 on a CPU", checkpoint)
+        return UNRECORDED
+    return precision
 
 
 def _copy_weights(source: nn.Module, target: nn.Module, path: PathLike) -> None:

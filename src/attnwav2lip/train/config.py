@@ -9,6 +9,7 @@ trainer's checkpointed state, never in the config.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any, Mapping, TypeVar
 
@@ -16,6 +17,9 @@ from ..config import from_dict, load_recipe, to_dict
 from ..data.datasets import DataConfig as SamplingConfig
 from ..errors import ConfigError
 from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
+from ..precision import Precision, check_precision
+
+log = logging.getLogger(__name__)
 
 BN_MODES: tuple[str, ...] = ("train", "eval")
 SYNC_SCHEDULES: tuple[str, ...] = ("rule", "fixed")
@@ -133,12 +137,14 @@ class ScheduleConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RuntimeConfig:
-    """Execution choices that do not change the maths (on CPU everything here except the seed is moot).
+    """Execution choices that do not change the maths.
 
-    ``amp`` (bfloat16 autocast) and ``channels_last`` apply on CUDA only: bfloat16 is 50-70x
-    slower on CPUs without native kernels. ``sync_batchnorm`` makes BatchNorm use statistics of the
-    global batch under DDP (otherwise each process normalises its own share, as the original does
-    on one GPU with its batch of 16). ``deterministic`` asks torch for deterministic kernels.
+    ``precision`` (``auto``, ``fp32``, ``bf16``; :mod:`attnwav2lip.precision`): bf16 is bfloat16
+    autocast with channels_last networks. ``auto`` is bf16 on CUDA, and on a CPU only where it has
+    native bf16 and a start-up probe measures it faster; fp32 elsewhere. A resume keeps the
+    precision its checkpoint was trained in. ``sync_batchnorm`` makes BatchNorm use statistics of
+    the global batch under DDP (otherwise each process normalises its own share, as the original
+    does on one GPU with its batch of 16). ``deterministic`` asks torch for deterministic kernels.
     ``threads`` sets torch's intra-op threads per process (0: torch's default); on a busy or
     small CPU, fewer threads than cores avoids OpenMP spin-waiting against other processes.
     """
@@ -146,11 +152,24 @@ class RuntimeConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 0
-    amp: bool = True
-    channels_last: bool = True
+    precision: Precision = "auto"
     sync_batchnorm: bool = False
     deterministic: bool = False
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
+
+    @staticmethod
+    def upgrade_legacy(data: dict[str, Any], where: str) -> dict[str, Any]:
+        """Recipes and run folders from before ``precision`` had ``amp`` and ``channels_last`` (both
+        CUDA-only): ``amp: false`` is ``fp32``, anything else ``auto``."""
+        legacy = {key: data.pop(key) for key in ("amp", "channels_last") if key in data}
+        if legacy:
+            data.setdefault("precision", "fp32" if legacy.get("amp") is False else "auto")
+            log.warning("%s: runtime.%s replaced by runtime.precision (read as %r)", where,
+                        " and runtime.".join(legacy), data["precision"])
+        return data
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 from typing import Iterator
 
@@ -18,7 +19,12 @@ import torch.distributed as dist
 from torch import nn
 
 from ..errors import ConfigError
+from ..precision import PrecisionChoice, autocast, memory_format, resolve_precision, time_both
 from .config import RuntimeConfig
+
+log = logging.getLogger(__name__)
+
+UNRECORDED = "unrecorded"  # the precision of a checkpoint that predates recording it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +35,7 @@ class Runtime:
     world_size: int
     device: torch.device
     options: RuntimeConfig
+    precision: PrecisionChoice = PrecisionChoice("fp32", "default")
     # torch's process-wide threads and determinism before ``start``, put back by ``stop``
     previous_torch: tuple[int, bool] = (0, False)
 
@@ -60,17 +67,12 @@ class Runtime:
         return nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
     def place(self, module: nn.Module) -> nn.Module:
-        """Move a module to the device (channels_last on CUDA when enabled)."""
-        module = module.to(self.device)
-        if self.on_cuda and self.options.channels_last:
-            module = module.to(memory_format=torch.channels_last)
-        return module
+        """Move a module to the device (channels_last under bf16)."""
+        return memory_format(module.to(self.device), self.precision)
 
     def autocast(self) -> contextlib.AbstractContextManager[None]:
-        """bfloat16 autocast on CUDA when enabled; a no-op on CPU (bf16 has no fast CPU kernels here)."""
-        if self.on_cuda and self.options.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """bfloat16 autocast under a bf16 precision (parameters, losses and optimiser states stay fp32)."""
+        return autocast(self.device, self.precision)
 
     def all_mean(self, values: dict[str, float], weight: float = 1.0) -> dict[str, float]:
         """Weighted mean of per-process metrics over all processes (identity in one process)."""
@@ -134,8 +136,13 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
             p.requires_grad_(True)
 
 
-def start(options: RuntimeConfig) -> Runtime:
-    """Join the process group if launched by torchrun, pick the device, seed and configure torch."""
+def start(options: RuntimeConfig, recorded_precision: str | None = None) -> Runtime:
+    """Join the process group if launched by torchrun, pick the device, seed and configure torch.
+
+    ``recorded_precision``: the precision a resumed checkpoint trained in ("fp32" or "bf16"); it
+    is kept even where ``options.precision`` would now resolve otherwise. ``UNRECORDED`` marks a
+    checkpoint from before precisions were recorded: those trained in fp32 on CPUs.
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -150,8 +157,37 @@ def start(options: RuntimeConfig) -> Runtime:
         torch.use_deterministic_algorithms(True)
     if options.threads > 0:
         torch.set_num_threads(options.threads)
+    if recorded_precision == UNRECORDED and device.type == "cpu":
+        precision = PrecisionChoice("fp32", "a CPU checkpoint from before precisions were recorded")
+    elif recorded_precision not in (None, UNRECORDED):
+        precision = PrecisionChoice(recorded_precision, "recorded in the resumed checkpoint")
+    else:
+        precision = resolve_precision(options.precision, device, probe=lambda: _probe_training(device))
+    if rank == 0:
+        log.info("precision: %s", precision)
     torch.manual_seed(options.seed)
-    return Runtime(rank=rank, world_size=world_size, device=device, options=options, previous_torch=previous)
+    return Runtime(rank=rank, world_size=world_size, device=device, options=options, precision=precision,
+                   previous_torch=previous)
+
+
+def _probe_training(device: torch.device) -> tuple[float, float]:
+    """Seconds of a few training steps of a small conv stack at the networks' 96-px scale, in fp32
+    and in bf16 (the probe :func:`resolve_precision` asks for; about a second on a CPU). Torch's
+    global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(6, 32, 7, padding=3), nn.BatchNorm2d(32), nn.ReLU(),
+                            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+                            nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU()).to(device)
+        x = torch.rand(10, 6, 96, 96, device=device)
+
+    def step(choice: PrecisionChoice) -> None:
+        model = memory_format(net, choice) if choice.bf16 else net.to(memory_format=torch.contiguous_format)
+        with autocast(device, choice):
+            loss = model(x).float().mean()
+        loss.backward()
+
+    return time_both(step)
 
 
 def stop(runtime: Runtime) -> None:

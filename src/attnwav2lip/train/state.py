@@ -28,6 +28,7 @@ from torch import nn
 from ..config import recipe_yaml
 from ..errors import CheckpointError
 from ..fileio import atomic_path, write_text_atomic
+from ..precision import cpu_name
 
 STATE_FILE = "state.pt"
 LATEST = "latest"
@@ -135,8 +136,9 @@ def load_weights(folder: Path, name: str, model: nn.Module) -> None:
         raise CheckpointError(f"{path}: does not match the configured {name} ({str(exc).splitlines()[0]})") from None
 
 
-def write_run_info(run_dir: Path, command: str, *, resumed_from: Path | None = None) -> None:
-    """Record what produced a run: git revision, command, Python and package versions.
+def write_run_info(run_dir: Path, command: str, *, resumed_from: Path | None = None, precision: str = "") -> None:
+    """Record what produced a run: git revision, command, Python and package versions, the CPU and
+    the precision it trains in (with the reason it was chosen).
 
     A resumed run keeps what produced its earlier parts, oldest first, under ``earlier``.
     """
@@ -149,6 +151,8 @@ def write_run_info(run_dir: Path, command: str, *, resumed_from: Path | None = N
         "git_revision": _git_revision(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "precision": precision,
         "packages": {name: _version(name) for name in ("attnwav2lip", "torch", "numpy", "safetensors")},
         "argv": sys.argv,
         "earlier": earlier,

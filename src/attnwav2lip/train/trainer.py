@@ -241,7 +241,7 @@ class Trainer:
         if self.runtime.is_main:
             state = {"step": self.step, "position": {"epoch": self.position.epoch, "batch": self.position.batch},
                      "sample_order": self.sample_order, "task": self.task.state_dict(), "rng": rng,
-                     "world_size": self.runtime.world_size}
+                     "world_size": self.runtime.world_size, "precision": self.runtime.precision.name}
             folder = checkpoint_dir(self.run_dir, self.step)
             save_checkpoint(folder, self.task.networks(), state)
             prune_checkpoints(self.run_dir, self.schedule.keep_checkpoints, folder)
