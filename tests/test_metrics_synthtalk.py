@@ -163,13 +163,17 @@ def test_reserved_names_are_refused(corpus: Path, models: tuple[Path, Path]) -> 
         score_synthtalk(corpus, {"ground_truth": models[0]}, models[1], pairs=1)
 
 
-def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: Path) -> None:
+def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     from attnwav2lip.cli import main
 
     generator, evaluator = models
     args = ["evaluate", "--synthtalk", str(corpus), "--checkpoint", str(generator), "--evaluator", str(evaluator),
             "--out", str(tmp_path), "--pairs", "1", "--seed", "3"]
-    assert main(args) == 0
+    monkeypatch.setenv("ATTNWAV2LIP_NATIVE_BF16", "1")  # where auto would choose bf16, scoring still runs fp32
+    with caplog.at_level("INFO", logger="attnwav2lip"):
+        assert main(args) == 0
+    assert "precision: fp32 (asked for)" in caplog.messages
     with open(tmp_path / "scores_summary.csv", newline="") as handle:
         rows = {r["row"]: r for r in csv.DictReader(handle)}
     assert list(rows) == ["tiny", GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT] and rows["tiny"]["pairs"] == "1"

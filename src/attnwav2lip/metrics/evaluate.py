@@ -102,7 +102,7 @@ def evaluate_generator(
     pairs = read_pair_list(test_list, order)
     root = Path(data_root) if data_root is not None else Path(test_list).parent
     videos = _folder(Path(out_dir) / "videos")
-    syncer = LipSyncer(checkpoint, sync_options or SyncOptions(progress=False, device=device))
+    syncer = LipSyncer(checkpoint, sync_options or SyncOptions(progress=False, device=device, precision="fp32"))
     evaluator = load_model(evaluator_checkpoint, kind="evaluator", device=device)
     scorer = lrs_scorer(evaluator, options)
     results: list[VideoResult] = []

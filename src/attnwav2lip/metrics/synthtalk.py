@@ -485,7 +485,7 @@ def score_synthtalk(
     records = read_manifest(root)
     chosen = draw_pairs(records, split, pairs, seed)
     by_id = {r["id"]: r for r in records}
-    sync_options = sync_options or SyncOptions(progress=False, device=device)
+    sync_options = sync_options or SyncOptions(progress=False, device=device, precision="fp32")  # scores never depend on the CPU
     if isinstance(evaluator, (str, os.PathLike)):
         label = label or evaluator_label(evaluator)
         evaluator = load_model(evaluator, kind="evaluator", device=device)
