@@ -410,8 +410,11 @@ def test_forced_bf16_run_records_its_precision_and_resumes_bitwise(
     assert info["cpu"]
 
 
-def test_auto_without_native_bf16_trains_in_fp32_and_says_so(store: Path, expert_file: Path, tmp_path: Path) -> None:
-    train_generator(tiny_generator_config(store, max_steps=1), tmp_path / "run", expert=expert_file)
+def test_auto_without_native_bf16_trains_in_fp32_and_says_so(store: Path, expert_file: Path, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="attnwav2lip"):
+        train_generator(tiny_generator_config(store, max_steps=1), tmp_path / "run", expert=expert_file)
+    assert "the system may wipe" in caplog.text  # pytest's tmp_path is under the temporary folder
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["precision"] == "fp32 (auto: ATTNWAV2LIP_NATIVE_BF16=0)"
     assert load_state(tmp_path / "run" / "checkpoints" / "step_000000001")["precision"] == "fp32"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -140,12 +141,21 @@ def run_task(command: str, config: TrainConfig | ExpertTrainConfig, run_dir: Pat
         if checkpoint is not None:
             trainer.resume(checkpoint)
         if runtime.is_main:
+            warn_if_temporary(run_dir)
             run_dir.mkdir(parents=True, exist_ok=True)
             write_run_config(run_dir, config, trainer.step)
             write_run_info(run_dir, command, resumed_from=checkpoint, precision=str(runtime.precision))
         return trainer.fit()
     finally:
         stop(runtime)
+
+
+def warn_if_temporary(run_dir: Path) -> None:
+    """Runs outlive sessions only outside the temporary folder, which systems wipe (at boot, by age)."""
+    temporary = Path(tempfile.gettempdir()).resolve()
+    if temporary in run_dir.resolve().parents:
+        log.warning("%s is under %s, which the system may wipe: keep runs elsewhere (e.g. ~/attnwav2lip-runs) "
+                    "to resume them later", run_dir, temporary)
 
 
 def recorded_precision(checkpoint: Path) -> str:
