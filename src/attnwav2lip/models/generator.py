@@ -94,11 +94,24 @@ class Generator(nn.Module):
         for block, attend in zip(self.face_encoder_blocks, self.encoder_attention):
             x = attend(block(x))
             feats.append(x)
-        x = self.audio_encoder(mels)
+        x = self.encode_audio(mels)
         for block, attend in zip(self.face_decoder_blocks, self.decoder_attention):
             x = torch.cat((attend(block(x)), feats.pop()), dim=1)
         out = self.output_block(x)
         return unfold_time(out, batch) if windowed else out
+
+    def encode_audio(self, mels: torch.Tensor) -> torch.Tensor:
+        """The audio embedding, in float32 even under bfloat16 autocast.
+
+        What the generator must learn from the audio is a small change of the mouth on top of a
+        face rebuilt from the encoder's skips; with the mel encoder in bfloat16 that change did not
+        survive the first 2,000 steps of the CPU recipe, in float32 it did
+        (docs/training_synthtalk.md). The encoder is about 2 % of the generator's compute.
+        """
+        if not torch.is_autocast_enabled(mels.device.type):
+            return self.audio_encoder(mels)
+        with torch.autocast(mels.device.type, enabled=False):
+            return self.audio_encoder(mels.float())
 
     def spatial_attention_maps(self, mels: torch.Tensor, faces: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run a forward pass and return each block's spatial gate Ms, (N, 1, h, w) in (0, 1).
