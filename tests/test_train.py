@@ -17,7 +17,7 @@ from attnwav2lip.train.config import RuntimeConfig
 from attnwav2lip.train.losses import cosine_bce, lower_half_frames, sync_accuracy
 from attnwav2lip.train.runtime import start, stop
 from attnwav2lip.train.sampler import Position, ShardedBatchSampler
-from attnwav2lip.train.sync import FrozenExpert, SyncWeight
+from attnwav2lip.train.expert_loss import FrozenExpert, SyncWeight
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -131,7 +131,7 @@ def test_adversary_micro_batches_match_one_batch() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_recipes_load(name: str) -> None:
-    from attnwav2lip.metrics.evaluator_training import EvaluatorTrainConfig
+    from attnwav2lip.train.evaluator import EvaluatorTrainConfig
 
     cls = EvaluatorTrainConfig if "evaluator" in name else ExpertTrainConfig if "expert" in name else TrainConfig
     config = load_recipe(cls, CONFIGS / name)

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import platform
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
@@ -82,7 +83,6 @@ def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
                 return value.strip()
     except OSError:
         pass
-    import platform
 
     return platform.processor() or platform.machine()
 
