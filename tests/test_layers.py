@@ -222,3 +222,16 @@ def test_lazy_imports_save_start_up_time(module: str) -> None:
                 for node in ast.walk(func) if isinstance(node, (ast.Import, ast.ImportFrom))
                 and not _lazy_import_is_needed(module, node)]
     assert not needless, "\n".join(needless)
+
+
+def test_one_name_for_each_thing() -> None:
+    """No two modules define a top-level function or class of the same name (a command module's
+    ``register`` and ``run`` are the CLI's protocol, the same job in each)."""
+    where: dict[str, list[str]] = defaultdict(list)
+    for module, path in MODULES.items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not (
+                    module.startswith("attnwav2lip.cli.") and node.name in ("register", "run")):
+                where[node.name].append(module)
+    shared = sorted(f"{name}: {', '.join(modules)}" for name, modules in where.items() if len(modules) > 1)
+    assert not shared, "\n".join(shared)

@@ -206,3 +206,9 @@ def test_scoring_hands_a_training_evaluator_back_in_training_mode() -> None:
     scores = lse_scores(frames, audio, training, vshift=4)
     assert training.training
     _assert_matches(scores, reference_evaluate(list(frames), audio, training.eval(), vshift=4))
+
+
+def test_the_first_releases_name_still_works() -> None:
+    import attnwav2lip
+
+    assert attnwav2lip.sync_scores is attnwav2lip.lse_scores is lse_scores

@@ -423,11 +423,12 @@ def test_cli_choices_are_the_librarys() -> None:
     """The CLI spells its choices out (importing the pipeline would slow `--help`): they must not drift."""
     import argparse
 
-    from attnwav2lip.lipsync.options import choices as allowed
+    import typing
 
+    hints = typing.get_type_hints(SyncOptions)
     subparsers = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     choices = {a.dest: tuple(a.choices) for a in subparsers.choices["sync"]._actions if a.choices}
-    assert choices == {name: allowed(name) for name in
+    assert choices == {name: typing.get_args(hints[name]) for name in
                        ("detector", "on_missing_face", "loop", "reference", "blend", "precision")}
 
 

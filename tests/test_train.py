@@ -138,6 +138,19 @@ def test_recipes_load(name: str) -> None:
     assert config.data.batch_size >= 1
 
 
+def test_generator_recipes_state_mel_offset_once(tmp_path: Path) -> None:
+    """The model's offset is the sampler's: a recipe gives it once (either side), a saved config both."""
+    for name in ("ablation_cpu.yaml", "lrs2_attnwav2lip.yaml", "synth_cpu.yaml", "synth_cpu_builtin.yaml"):
+        assert (CONFIGS / name).read_text().count("mel_offset:") == 1
+    for recipe in ("model: {mel_offset: 0}\n", "data: {sampling: {window: {mel_offset: 0}}}\n"):
+        (tmp_path / "r.yaml").write_text(recipe)
+        config = load_recipe(TrainConfig, tmp_path / "r.yaml")
+        assert config.model.mel_offset == config.data.sampling.window.mel_offset == 0
+    (tmp_path / "r.yaml").write_text("model: {mel_offset: 0}\ndata: {sampling: {window: {mel_offset: -1}}}\n")
+    with pytest.raises(ConfigError, match="mel_offset"):
+        load_recipe(TrainConfig, tmp_path / "r.yaml")
+
+
 def test_paper_recipe_values() -> None:
     config = load_recipe(TrainConfig, CONFIGS / "lrs2_attnwav2lip.yaml")
     assert (config.model.width, config.model.attention, config.data.batch_size) == (1.0, "both", 16)

@@ -94,7 +94,7 @@ class PreprocessConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class VideoResult:
+class VideoOutcome:
     """What happened to one video: ``status`` is "ok", "no_face", "unsynced" or "failed" (with ``reason``)."""
 
     key: str
@@ -177,7 +177,7 @@ def _done(out: Path) -> set[str]:
     return {video for video, s in status.items() if s != "failed"}
 
 
-def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: str, workers: int) -> Iterator[VideoResult]:
+def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: str, workers: int) -> Iterator[VideoOutcome]:
     if workers <= 1:
         yield from (process_video(item, out, config, run) for item in items)
         return
@@ -188,17 +188,17 @@ def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: s
             yield future.result()
 
 
-def process_video(item: VideoItem, out: Path, config: PreprocessConfig, run: str = "default") -> VideoResult:
+def process_video(item: VideoItem, out: Path, config: PreprocessConfig, run: str = "default") -> VideoOutcome:
     """Detect, track, cut and store one video; user-caused problems become a "failed" result."""
     try:
         clips, unsynced = _process(item, out, config, run)
     except AttnWav2LipError as exc:
-        return VideoResult(item.key, "failed", [], str(exc))
+        return VideoOutcome(item.key, "failed", [], str(exc))
     if clips:
-        return VideoResult(item.key, "ok", clips)
+        return VideoOutcome(item.key, "ok", clips)
     if unsynced:
-        return VideoResult(item.key, "unsynced", [], f"{unsynced} segment(s) below the sync confidence threshold")
-    return VideoResult(item.key, "no_face", [])
+        return VideoOutcome(item.key, "unsynced", [], f"{unsynced} segment(s) below the sync confidence threshold")
+    return VideoOutcome(item.key, "no_face", [])
 
 
 def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> tuple[list[dict], int]:
@@ -212,7 +212,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
 
     with config.detector.create() as detector:
         settings = detector.settings()
-        found = detect_frames(_frames(item.path, info.fps, config.fps), detector, batch_size=DETECT_BATCH,
+        found = detect_frames(_frames_at(item.path, info.fps, config.fps), detector, batch_size=DETECT_BATCH,
                               scene_threshold=config.scene_threshold)
     track = found.track(config.track)
     segments = _segments(track.present, found.cuts, config.min_frames)
@@ -223,7 +223,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
     owner = np.full(len(track), -1)
     for s, (a, b) in enumerate(segments):
         owner[a:b] = s
-    for k, frame in enumerate(_frames(item.path, info.fps, config.fps)):
+    for k, frame in enumerate(_frames_at(item.path, info.fps, config.fps)):
         if k < len(owner) and owner[k] >= 0:
             crops[owner[k]].append(crop_face(frame, track.boxes[k], config.size))
 
@@ -292,7 +292,7 @@ def _measure_offset(frames: np.ndarray, audio: np.ndarray, evaluator: SyncEvalua
         return None
 
 
-def _frames(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
+def _frames_at(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
     return resample_frames(iter_frames(path), source_fps, fps)
 
 

@@ -38,6 +38,7 @@ from torch import nn
 from ..checkpoints import load_model
 from ..errors import AttnWav2LipError, ConfigError
 from ..lipsync import LipSyncer, SyncOptions
+from ..looping import Loop
 from ..metrics.evaluate import evaluator_label
 from ..metrics.lse import SyncEvaluator
 from ..metrics.scoring import ScoringOptions
@@ -78,9 +79,9 @@ def checkpoint_rows(checkpoints: Sequence[str | os.PathLike[str]]) -> dict[str, 
     return dict(zip(names, checkpoints))
 
 
-def looped_source(truth: PairTruth, loop: str) -> np.ndarray:
+def looped_source(truth: PairTruth, loop: Loop) -> np.ndarray:
     """A's decoded video, looped to the truth's length as ``sync`` loops it: the do-nothing output."""
-    return looped(np.stack(list(iter_frames(truth.source_video))), len(truth.frames), loop)  # type: ignore[arg-type]
+    return looped(np.stack(list(iter_frames(truth.source_video))), len(truth.frames), loop)
 
 
 def score_synthtalk(

@@ -155,17 +155,17 @@ def _select(tracks: list[_Track], detections: Sequence[Detections], config: Trac
             continue
         first = ranked[config.speaker]
         chosen.append(first)
-        taken = dict(zip(first.frames, _boxes(first, detections)))
+        taken = dict(zip(first.frames, _track_boxes(first, detections)))
         order = sorted(taken)  # chosen frames, for nearest-frame lookups
         for track in ranked[config.speaker + 1 :]:
             if _continues(track, taken, order, detections, config.iou_threshold):
                 chosen.append(track)
-                taken.update(zip(track.frames, _boxes(track, detections)))
+                taken.update(zip(track.frames, _track_boxes(track, detections)))
                 order = sorted(taken)
     return chosen
 
 
-def _boxes(track: _Track, detections: Sequence[Detections]) -> list[np.ndarray]:
+def _track_boxes(track: _Track, detections: Sequence[Detections]) -> list[np.ndarray]:
     return [detections[f].boxes[i] for f, i in zip(track.frames, track.indices)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -75,11 +74,6 @@ class SyncOptions:
             value = getattr(self, name)
             if value is not None and len(value) != 4:
                 raise ConfigError(f"{name} needs 4 values: top, bottom, left, right")
-
-
-def choices(name: str) -> tuple[str, ...]:
-    """The values option ``name`` allows, from its type hint (the CLI spells them out to keep ``--help`` fast)."""
-    return typing.get_args(typing.get_type_hints(SyncOptions)[name])
 
 
 def options_from(**values: object) -> SyncOptions:

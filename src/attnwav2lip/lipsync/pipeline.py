@@ -107,6 +107,7 @@ class LipSyncer:
 
     def _probe(self, generator: nn.Module) -> Callable[[], tuple[float, float]]:
         """The start-up probe ``auto`` runs on CPUs with native bf16: this generator on 4 random crops."""
+
         def probe() -> tuple[float, float]:
             faces = torch.rand(4, 6, FACE_SIZE, FACE_SIZE, device=self.device)
             mels = torch.randn(4, 1, 80, 16, device=self.device)

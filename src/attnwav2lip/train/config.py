@@ -18,7 +18,7 @@ from ..data.datasets import SamplingConfig
 from ..devices import check_device_name
 from ..errors import ConfigError
 from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
-from ..precision import Precision, check_precision
+from ..precision import Precision
 from .state import run_config_path
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class RuntimeConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        check_precision(self.precision)
+        check_choices(self, "runtime.")
         check_device_name(self.device)
 
     @staticmethod
