@@ -27,6 +27,8 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from safetensors import safe_open
+
 from . import __version__
 from .config import to_dict
 from .errors import CheckpointError, ConfigError
@@ -278,8 +280,6 @@ def _read_original(path: Path) -> _Weights:
 
 
 def _read_own(path: Path) -> _Weights:
-    from safetensors import safe_open
-
     try:
         with safe_open(str(path), framework="pt") as file:
             metadata = file.metadata() or {}
