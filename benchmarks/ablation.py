@@ -84,7 +84,8 @@ def run_config(recipe: str | Path, run: Run, *, store: str | Path | None, steps:
 
 def trained_steps(folder: Path) -> int:
     """The step of a run folder's latest checkpoint; 0 when it has none."""
-    from attnwav2lip.train.state import CHECKPOINTS, LATEST, load_state, resolve_checkpoint
+    from attnwav2lip.checkpoints import CHECKPOINTS, LATEST, resolve_checkpoint
+    from attnwav2lip.train.state import load_state
 
     if not (folder / CHECKPOINTS / LATEST).is_file():
         return 0
@@ -266,8 +267,9 @@ def score_runs(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path
     Writes the scorer's own tables (with its reference rows) as
     ``OUT/synthtalk*``; returns one row per run and successfully scored pair.
     """
-    from attnwav2lip.metrics.synthtalk import METRIC_NAMES, score_synthtalk
-    from attnwav2lip.train.api import network_file
+    from attnwav2lip.evaluation.synthtalk import score_synthtalk
+    from attnwav2lip.metrics.synthtalk_report import METRIC_NAMES
+    from attnwav2lip.checkpoints import network_file
 
     generators = {run.name: network_file(run.folder, "generator") for run in runs}
     scored = score_synthtalk(corpus, generators, network_file(evaluator, "evaluator"), split=split, pairs=pairs,

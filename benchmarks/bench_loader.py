@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from attnwav2lip.data.datasets import DataConfig, ExpertDataset, GeneratorDataset
+from attnwav2lip.data.datasets import ExpertDataset, GeneratorDataset, SamplingConfig
 from attnwav2lip.data.store import MANIFEST, ClipStore, append_jsonl, write_clip
 from attnwav2lip.data.wav2lip_layout import Wav2LipLayout
 from attnwav2lip.models import Generator
@@ -122,7 +122,7 @@ def main() -> None:
         make_store(root, args.clips, args.frames)
         print(f"store: {args.clips} clips x {args.frames} frames written in {time.perf_counter() - start:.2f} s", flush=True)
         store = ClipStore(root)
-        config = DataConfig(samples_per_epoch=1_000_000)
+        config = SamplingConfig(samples_per_epoch=1_000_000)
         generator_set = GeneratorDataset(store, config, seed=0)
         expert_set = ExpertDataset(store, config, seed=0)
         loader = {}

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from attnwav2lip.metrics import jpeg_roundtrip, sync_scores
+from attnwav2lip.metrics import jpeg_roundtrip, lse_scores
 from attnwav2lip.metrics.lse import offset_distances
 from attnwav2lip.models import SyncNetEvaluator
 
@@ -58,10 +58,10 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}")
     print(f"evaluation SyncNet: {sum(p.numel() for p in evaluator.parameters()):,} parameters")
 
-    sync_scores(frames[:30], audio[: 30 * 640], evaluator)  # warm-up
+    lse_scores(frames[:30], audio[: 30 * 640], evaluator)  # warm-up
     for batch in (20, 64):
-        t = best_of(lambda: sync_scores(frames, audio, evaluator, batch_size=batch), repeats=2)
-        print(f"sync_scores, {args.seconds:g} s clip ({n - 5} windows), batch {batch}: {t:.2f} s "
+        t = best_of(lambda: lse_scores(frames, audio, evaluator, batch_size=batch), repeats=2)
+        print(f"lse_scores, {args.seconds:g} s clip ({n - 5} windows), batch {batch}: {t:.2f} s "
               f"({(n - 5) / t:.1f} windows/s, {args.seconds / t:.2f}x real time)")
 
     emb_v, emb_a = torch.randn(n - 5, 1024), torch.randn(n - 5, 1024)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from attnwav2lip.checkpoints import load_model
 from attnwav2lip.train import ExpertTrainConfig, build_datasets, resolve_config
-from attnwav2lip.train.api import network_file
+from attnwav2lip.checkpoints import network_file
 from attnwav2lip.train.losses import sync_probability
 
 

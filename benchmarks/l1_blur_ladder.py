@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from attnwav2lip.inference import SyncOptions
+from attnwav2lip.evaluation.synthtalk import draw_pairs, looped_source
+from attnwav2lip.faces.boxes import lower_face
+from attnwav2lip.lipsync import SyncOptions
 from attnwav2lip.metrics.ground_truth import region_l1
-from attnwav2lip.metrics.synthtalk import (
-    INPUT, TRUTH_AT_FACE_SIZE, draw_pairs, looped_source, lower_face, pair_truth, truth_at_face_size,
-)
-from attnwav2lip.synth.corpus import read_manifest
+from attnwav2lip.metrics.synthtalk_report import INPUT, TRUTH_AT_FACE_SIZE
+from attnwav2lip.metrics.synthtalk_scores import pair_truth
+from attnwav2lip.synth.truth import truth_at_face_size
+from attnwav2lip.synth.corpus import read_corpus_manifest
 from attnwav2lip.video import iter_frames, write_video
 
 
@@ -37,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root, options = Path(args.corpus), SyncOptions(progress=False)
-    records = read_manifest(root)
+    records = read_corpus_manifest(root)
     by_id = {r["id"]: r for r in records}
     scores: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:

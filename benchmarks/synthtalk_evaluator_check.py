@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 from attnwav2lip.checkpoints import load_model
-from attnwav2lip.metrics import sync_scores
+from attnwav2lip.metrics import lse_scores
 from attnwav2lip.metrics.lse import SAMPLES_PER_FRAME
 
 
@@ -24,9 +24,9 @@ def main() -> None:
     from pathlib import Path
 
     from attnwav2lip.audio import load_audio
-    from attnwav2lip.metrics.evaluator_training import crop_rendered_faces
+    from attnwav2lip.train.evaluator import crop_rendered_faces
     from attnwav2lip.metrics.scoring import read_scoring_frames
-    from attnwav2lip.synth.corpus import read_manifest
+    from attnwav2lip.synth.corpus import read_corpus_manifest
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", required=True)
@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
 
     evaluator = load_model(args.evaluator, kind="evaluator")
-    records = [r for r in read_manifest(args.corpus) if r["split"] == args.split]
+    records = [r for r in read_corpus_manifest(args.corpus) if r["split"] == args.split]
     held_out = [r for k, r in enumerate(records) if k % args.val_every == 0]  # train-evaluator's hold-out rule
     rows: dict[int, list[tuple[float, float, int]]] = {s: [] for s in args.shifts}
     for record in held_out:
@@ -47,7 +47,7 @@ def main() -> None:
             n = shift * SAMPLES_PER_FRAME
             delayed = np.concatenate([np.zeros(n, np.float32), audio[: len(audio) - n]]) if n >= 0 else \
                 np.concatenate([audio[-n:], np.zeros(-n, np.float32)])
-            s = sync_scores(frames, delayed, evaluator)
+            s = lse_scores(frames, delayed, evaluator)
             rows[shift].append((s.lse_d, s.lse_c, s.offset))
     print(f"{len(held_out)} held-out clips, evaluator {args.evaluator}")
     print("audio delay (frames) | LSE-D | LSE-C | mean offset | offset == -delay")

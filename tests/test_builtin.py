@@ -12,7 +12,7 @@ import torch
 from attnwav2lip import builtin
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.cli import main
-from attnwav2lip.errors import CheckpointError
+from attnwav2lip.errors import CheckpointError, ConfigError
 from attnwav2lip.models import Generator
 from builtin_assets import tiny_assets, tiny_sources
 
@@ -91,20 +91,20 @@ def test_export_refuses_a_source_of_the_wrong_kind(sources: dict[str, Path], tmp
 
 
 def test_missing_assets_are_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from attnwav2lip.inference import LipSyncer
+    from attnwav2lip.lipsync import LipSyncer
 
     monkeypatch.setenv(builtin.ASSETS_ENV, str(tmp_path))
     with pytest.raises(CheckpointError, match="built-in generator not found: .*no built-in models"):
         builtin.builtin_path("generator")
     with pytest.raises(CheckpointError, match="built-in generator not found"):
         LipSyncer()
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ConfigError, match="kind must be one of"):
         builtin.builtin_path("discriminator")
 
 
 def test_default_generator_is_the_shipped_one(assets: Path, monkeypatch: pytest.MonkeyPatch,
                                              caplog: pytest.LogCaptureFixture) -> None:
-    from attnwav2lip.inference import LipSyncer, default_generator
+    from attnwav2lip.lipsync import LipSyncer, default_generator
 
     monkeypatch.setenv(builtin.ASSETS_ENV, str(assets))
     assert builtin.builtin_path("evaluator") == assets / "evaluator.safetensors"

@@ -11,7 +11,7 @@ import pytest
 
 from attnwav2lip.data.preprocess import PreprocessConfig, preprocess, process_video
 from attnwav2lip.data.sources import VideoItem, find_videos, in_shard
-from attnwav2lip.data.store import MANIFEST, TMP, VIDEOS, ClipStore, append_jsonl, clip_dir, read_jsonl, read_manifest
+from attnwav2lip.data.store import MANIFEST, TMP, VIDEOS, ClipStore, append_jsonl, clip_dir, read_jsonl, read_clip_manifest
 
 SHIFT = 2  # the face moves left by this many pixels per source frame
 
@@ -98,7 +98,7 @@ def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray
     root, out = lrs2, tmp_path / "store"
     counts = preprocess(root, out, progress=False)
     assert counts == {"ok": 2, "no_face": 1, "unsynced": 0, "failed": 1, "skipped": 0, "clips": 3}
-    records = {r.id: r for r in read_manifest(out)}
+    records = {r.id: r for r in read_clip_manifest(out)}
     assert {k: (r.frames, r.split) for k, r in records.items()} == {
         "111/00001/00": (24, "train"), "111/00001/01": (20, "train"), "444/00004/00": (18, "test")}
     status = {r["video"]: r["status"] for r in read_jsonl(out / VIDEOS)}
@@ -162,7 +162,7 @@ def test_shards_share_one_store(tmp_path: Path, lrs2: Path) -> None:
     second = preprocess(root, out, shard=(1, 2), progress=False)
     assert first["skipped"] == second["skipped"] == 0
     assert sum(c[k] for c in (first, second) for k in ("ok", "no_face", "failed")) == 4
-    assert len(read_manifest(out)) == 3
+    assert len(read_clip_manifest(out)) == 3
 
 
 def test_scene_threshold_is_the_one_inference_uses() -> None:
@@ -231,7 +231,7 @@ def test_cli_from_wav2lip_refuses_what_it_would_ignore(tmp_path: Path, capsys: p
 
 def test_synthtalk_boxes_against_ground_truth(tmp_path: Path) -> None:
     from attnwav2lip.faces.boxes import iou_matrix
-    from attnwav2lip.synth.corpus import CorpusConfig, load_truth, read_manifest as read_corpus, write_corpus
+    from attnwav2lip.synth.corpus import CorpusConfig, load_truth, read_corpus_manifest as read_corpus, write_corpus
 
     corpus = tmp_path / "synth"
     write_corpus(CorpusConfig(clips=1, min_seconds=1.0, max_seconds=1.5, size=128, split_shares=(0, 1, 0, 0)),
@@ -239,7 +239,7 @@ def test_synthtalk_boxes_against_ground_truth(tmp_path: Path) -> None:
     counts = preprocess(corpus, tmp_path / "store", progress=False)
     assert counts["ok"] == 1
     (record,) = read_corpus(corpus)
-    (clip,) = read_manifest(tmp_path / "store")
+    (clip,) = read_clip_manifest(tmp_path / "store")
     assert clip.split == "val" and clip.id == f"{record['id']}/00"
     meta = json.loads((clip_dir(tmp_path / "store", clip.id) / "meta.json").read_text())
     boxes = np.load(clip_dir(tmp_path / "store", clip.id) / "boxes.npy")
@@ -266,12 +266,12 @@ def test_align_follows_the_lse_offset_convention() -> None:
 
 def test_sync_check_shifts_or_drops(tmp_path: Path, lrs2: Path) -> None:
     from attnwav2lip.checkpoints import save_model
-    from attnwav2lip.data.preprocess import SyncConfig
+    from attnwav2lip.data.preprocess import OffsetCheckConfig
     from attnwav2lip.models import SyncNetEvaluator
 
     save_model(SyncNetEvaluator(), tmp_path / "evaluator.safetensors")  # random weights: any offset, any confidence
     item = VideoItem("444/00004", lrs2 / "main/444/00004.mp4", "test")
-    keep = PreprocessConfig(sync=SyncConfig(weights=str(tmp_path / "evaluator.safetensors"), min_confidence=-1.0, max_offset=1))
+    keep = PreprocessConfig(sync=OffsetCheckConfig(weights=str(tmp_path / "evaluator.safetensors"), min_confidence=-1.0, max_offset=1))
     result = process_video(item, tmp_path / "store", keep)
     meta = json.loads((clip_dir(tmp_path / "store", "444/00004/00") / "meta.json").read_text())
     assert result.status == "ok" and abs(meta["sync_offset"]) <= 1 and "sync_confidence" in meta

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from attnwav2lip.errors import ConfigError
 from attnwav2lip.audio import MEL_WINDOW, melspectrogram
-from attnwav2lip.data.datasets import DataConfig, ExpertDataset, GeneratorDataset
+from attnwav2lip.data.datasets import SamplingConfig, ExpertDataset, GeneratorDataset
 from attnwav2lip.data.sampling import WindowConfig, WindowSampler, window_starts
 from attnwav2lip.data.store import (
     MANIFEST,
@@ -19,7 +20,7 @@ from attnwav2lip.data.store import (
     StoredClip,
     append_jsonl,
     clip_dir,
-    read_manifest,
+    read_clip_manifest,
     write_clip,
 )
 
@@ -75,7 +76,7 @@ def test_manifest_last_record_wins_and_torn_line_ignored(tmp_path: Path) -> None
     append_jsonl(tmp_path / MANIFEST, [{"id": "spk0/00001", "frames": 20, "fps": FPS, "source": "v0.mp4", "split": "val"}])
     with open(tmp_path / MANIFEST, "a") as f:
         f.write('{"id": "torn", "fra')
-    records = read_manifest(tmp_path)
+    records = read_clip_manifest(tmp_path)
     assert [(r.id, r.split) for r in records] == [("spk0/00001", "val")]
 
 
@@ -89,7 +90,7 @@ def test_window_starts_respect_gaps_and_end() -> None:
 def test_generator_sample_layout_mask_and_offsets(tmp_path: Path) -> None:
     make_store(tmp_path, [24])
     store = ClipStore(tmp_path)
-    data = GeneratorDataset(store, DataConfig(size=SIZE), seed=3)
+    data = GeneratorDataset(store, SamplingConfig(size=SIZE), seed=3)
     item = data[0]
     assert item["faces"].shape == (6, 5, SIZE, SIZE) and item["gt"].shape == (3, 5, SIZE, SIZE)
     assert item["indiv_mels"].shape == (5, 1, 80, 16) and item["mel"].shape == (1, 80, 16)
@@ -137,7 +138,7 @@ def test_reference_gap_bounds_the_reference_distance(tmp_path: Path) -> None:
     sampler = WindowSampler(ClipStore(tmp_path), WindowConfig(reference_gap=(5, 8)), seed=0)
     gaps = {abs(d.reference_start - d.start) for d in (sampler.generator(0, i) for i in range(80))}
     assert gaps <= set(range(5, 9)) and len(gaps) > 1
-    with pytest.raises(ValueError, match="reference_gap"):
+    with pytest.raises(ConfigError, match="reference_gap"):
         WindowConfig(reference_gap=(3, 2))
 
 
@@ -147,9 +148,9 @@ def test_warmup_draws_from_the_first_clips_then_from_all(tmp_path: Path) -> None
     for epoch, expected in ((0, {0, 1}), (1, {0, 1}), (2, {0, 1, 2, 3, 4})):
         assert {sampler.generator(epoch, i).clip for i in range(60)} == expected
         assert {sampler.expert(epoch, i).clip for i in range(60)} == expected
-    with pytest.raises(ValueError, match="warmup"):
+    with pytest.raises(ConfigError, match="warmup"):
         WindowConfig(warmup_clips=-1)
-    with pytest.raises(ValueError, match="warmup"):
+    with pytest.raises(ConfigError, match="warmup"):
         WindowConfig(warmup_stages=0)
 
 
@@ -164,7 +165,7 @@ def test_warmup_stages_double_the_pool(tmp_path: Path) -> None:
 def test_expert_positives_and_negatives(tmp_path: Path) -> None:
     make_store(tmp_path, [30, 26])
     store = ClipStore(tmp_path)
-    data = ExpertDataset(store, DataConfig(size=SIZE), seed=0)
+    data = ExpertDataset(store, SamplingConfig(size=SIZE), seed=0)
     labels = []
     for i in range(40):
         item = data[i]
@@ -185,13 +186,13 @@ def test_expert_positives_and_negatives(tmp_path: Path) -> None:
 def test_samples_are_deterministic_per_seed_epoch_index(tmp_path: Path) -> None:
     make_store(tmp_path, [30, 26, 40])
     store = ClipStore(tmp_path)
-    a = GeneratorDataset(store, DataConfig(size=SIZE), seed=5)
-    b = GeneratorDataset(ClipStore(tmp_path), DataConfig(size=SIZE), seed=5)
+    a = GeneratorDataset(store, SamplingConfig(size=SIZE), seed=5)
+    b = GeneratorDataset(ClipStore(tmp_path), SamplingConfig(size=SIZE), seed=5)
     b.set_epoch(2)
     assert torch.equal(a.sample(2, 7)["faces"], b[7]["faces"])
     draws = {(a.sampler.generator(e, i).clip, a.sampler.generator(e, i).start) for e in range(3) for i in range(5)}
     assert len(draws) > 5  # different epochs and indices draw different windows
-    c = GeneratorDataset(store, DataConfig(size=SIZE), seed=6)
+    c = GeneratorDataset(store, SamplingConfig(size=SIZE), seed=6)
     assert any(not torch.equal(a.sample(0, i)["faces"], c.sample(0, i)["faces"]) for i in range(5))
 
 
@@ -211,8 +212,8 @@ def test_augmentation_off_by_default_and_consistent(tmp_path: Path) -> None:
 
     make_store(tmp_path, [30])
     store = ClipStore(tmp_path)
-    plain = GeneratorDataset(store, DataConfig(size=SIZE), seed=1).sample(0, 0)
-    config = DataConfig(size=SIZE, augment=AugmentConfig(enabled=True, max_shift=2))
+    plain = GeneratorDataset(store, SamplingConfig(size=SIZE), seed=1).sample(0, 0)
+    config = SamplingConfig(size=SIZE, augment=AugmentConfig(enabled=True, max_shift=2))
     aug = GeneratorDataset(store, config, seed=1).sample(0, 0)
     assert torch.equal(plain["indiv_mels"], aug["indiv_mels"])  # the same window is drawn
     assert not torch.equal(plain["gt"], aug["gt"])
@@ -222,7 +223,7 @@ def test_augmentation_off_by_default_and_consistent(tmp_path: Path) -> None:
 
 def test_resize_to_model_size(tmp_path: Path) -> None:
     make_store(tmp_path, [30])
-    item = ExpertDataset(ClipStore(tmp_path), DataConfig(size=32)).sample(0, 0)
+    item = ExpertDataset(ClipStore(tmp_path), SamplingConfig(size=32)).sample(0, 0)
     assert item["faces"].shape == (15, 16, 32)
 
 

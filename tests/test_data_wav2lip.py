@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import torch
 
-from attnwav2lip.data.datasets import DataConfig, GeneratorDataset
+from attnwav2lip.data.datasets import SamplingConfig, GeneratorDataset
 from attnwav2lip.data.sampling import WindowSampler
-from attnwav2lip.data.store import ClipStore, read_manifest
+from attnwav2lip.data.store import ClipStore, read_clip_manifest
 from attnwav2lip.data.wav2lip_layout import Wav2LipLayout, convert_wav2lip
 
 
@@ -58,15 +58,15 @@ def test_convert_to_store_matches_direct_reading(tmp_path: Path) -> None:
     write_layout(root, {"444/00004": (18, [])}, split="val")
     counts = convert_wav2lip(root, out, progress=False)
     assert counts == {"converted": 3, "skipped": 0, "empty": 0}
-    assert {(r.id, r.split) for r in read_manifest(out)} == {("111/00001", "train"), ("333/00003", "train"), ("444/00004", "val")}
+    assert {(r.id, r.split) for r in read_clip_manifest(out)} == {("111/00001", "train"), ("333/00003", "train"), ("444/00004", "val")}
     assert convert_wav2lip(root, out, progress=False)["skipped"] == 3  # resumable
     store, layout = ClipStore(out, "train"), Wav2LipLayout(root, "train")
     stored, direct = store.open(0), layout.open(0)
     np.testing.assert_array_equal(stored.present, direct.present)
     np.testing.assert_allclose(stored.mel, direct.mel, atol=1e-3)
     np.testing.assert_array_equal(stored.window(8, 5), direct.window(8, 5))
-    a = GeneratorDataset(store, DataConfig(), seed=2).sample(0, 3)
-    b = GeneratorDataset(layout, DataConfig(), seed=2).sample(0, 3)
+    a = GeneratorDataset(store, SamplingConfig(), seed=2).sample(0, 3)
+    b = GeneratorDataset(layout, SamplingConfig(), seed=2).sample(0, 3)
     assert torch.equal(a["faces"], b["faces"])
     torch.testing.assert_close(a["indiv_mels"], b["indiv_mels"], atol=1e-3, rtol=0)
 

@@ -86,7 +86,7 @@ def test_tiles_find_small_faces_in_wide_frames(photos):
             found[tiles] = detector.detect(frame)[0]
     assert len(found["never"]) == 0
     assert len(found["auto"]) == 1 and iou_matrix(found["auto"].boxes, expected)[0, 0] > 0.7
-    with pytest.raises(ValueError, match="tiles"):
+    with pytest.raises(ConfigError, match="tiles"):
         create_detector("mediapipe", tiles="sometimes")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from attnwav2lip.errors import ConfigError
 from attnwav2lip.faces import (
     Detections,
     FrameTransform,
@@ -145,7 +146,7 @@ def test_frame_transform_resize_rotate_crop():
     assert np.array_equal(rotated, cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE))
     cropped = FrameTransform(resize_factor=2, rotate=True, crop=(10, -1, 5, 40))(frame)
     assert np.array_equal(cropped, cv2.rotate(half, cv2.ROTATE_90_CLOCKWISE)[10:, 5:40])
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         FrameTransform(resize_factor=0)
 
 

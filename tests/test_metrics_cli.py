@@ -196,14 +196,13 @@ def test_generate_and_score_a_test_list(evaluator_file, tmp_path, capsys) -> Non
 
 def test_test_list_generates_on_the_evaluator_device(tmp_path, monkeypatch) -> None:
     """--device cpu must reach the generator too: SyncOptions' own default ("auto") takes a GPU."""
-    import attnwav2lip.checkpoints
-    import attnwav2lip.inference
     from attnwav2lip.errors import MediaError
-    from attnwav2lip.metrics.evaluate import evaluate_generator
+    from attnwav2lip.evaluation import lrs_generation
+    from attnwav2lip.evaluation.lrs_generation import evaluate_generator
 
     seen = []
-    monkeypatch.setattr(attnwav2lip.inference, "LipSyncer", lambda checkpoint, options: seen.append(options))
-    monkeypatch.setattr(attnwav2lip.checkpoints, "load_model", lambda *args, **kwargs: None)
+    monkeypatch.setattr(lrs_generation, "LipSyncer", lambda checkpoint, options: seen.append(options))
+    monkeypatch.setattr(lrs_generation, "load_model", lambda *args, **kwargs: None)
     listing = tmp_path / "lrs2.txt"
     listing.write_text("missing/a missing/b\n")
     with pytest.raises(MediaError, match="no video could be scored"):

@@ -11,7 +11,7 @@ import python_speech_features
 import torch
 
 from attnwav2lip.errors import AttnWav2LipError
-from attnwav2lip.metrics import SyncScores, jpeg_roundtrip, sync_scores
+from attnwav2lip.metrics import SyncScores, jpeg_roundtrip, lse_scores
 
 
 class TinyEvaluator(torch.nn.Module):
@@ -121,7 +121,7 @@ def evaluator(request) -> torch.nn.Module:
 )
 def test_matches_reference(evaluator, num_frames: int, seconds: float, size: int) -> None:
     frames, audio = _clip(num_frames, int(seconds * 16000), size)
-    scores = sync_scores(frames, audio, evaluator, vshift=15, batch_size=7)
+    scores = lse_scores(frames, audio, evaluator, vshift=15, batch_size=7)
     expected = reference_evaluate(list(frames), audio, evaluator, vshift=15, batch_size=20)
     assert len(scores.curve) == 31
     _assert_matches(scores, expected)
@@ -129,8 +129,8 @@ def test_matches_reference(evaluator, num_frames: int, seconds: float, size: int
 
 def test_other_vshift_and_batch_size_do_not_change_results(tiny) -> None:
     frames, audio = _clip(26, 16000)
-    a = sync_scores(frames, audio, tiny, vshift=4, batch_size=1)
-    b = sync_scores(frames, audio, tiny, vshift=4, batch_size=64)
+    a = lse_scores(frames, audio, tiny, vshift=4, batch_size=1)
+    b = lse_scores(frames, audio, tiny, vshift=4, batch_size=64)
     assert len(a.curve) == 9
     _assert_matches(a, reference_evaluate(list(frames), audio, tiny, vshift=4))
     np.testing.assert_allclose(a.curve, b.curve, rtol=1e-6)
@@ -139,7 +139,7 @@ def test_other_vshift_and_batch_size_do_not_change_results(tiny) -> None:
 def test_float_audio_is_read_as_int16(tiny) -> None:
     frames, audio = _clip(20, 12800)
     as_float = audio.astype(np.float32) / 32768.0
-    assert sync_scores(frames, as_float, tiny) == sync_scores(frames, audio, tiny)
+    assert lse_scores(frames, as_float, tiny) == lse_scores(frames, audio, tiny)
 
 
 def test_finds_a_planted_offset() -> None:
@@ -170,7 +170,7 @@ def test_finds_a_planted_offset() -> None:
         model.audio_embedding = model.forward_audio(
             torch.stack([cct[:, 4 * v : 4 * v + 20] for v in range(len(cct[0]) // 4 - 5)]).unsqueeze(1)
         )
-    scores = sync_scores(frames, audio, model)
+    scores = lse_scores(frames, audio, model)
     # video window v looks like audio window v + 3: audio must be shifted by -3 (offset = vshift - argmin)
     assert scores.offset == -3
     assert scores.lse_d == pytest.approx(min(scores.curve))
@@ -180,10 +180,10 @@ def test_finds_a_planted_offset() -> None:
 def test_too_short_is_a_clear_error(tiny) -> None:
     frames, audio = _clip(5, 16000)
     with pytest.raises(AttnWav2LipError, match="at least 6 frames"):
-        sync_scores(frames, audio, tiny)
+        lse_scores(frames, audio, tiny)
     frames, audio = _clip(30, 3839)  # 5.99 frames of audio
     with pytest.raises(AttnWav2LipError, match="too short"):
-        sync_scores(frames, audio, tiny)
+        lse_scores(frames, audio, tiny)
 
 
 def test_jpeg_roundtrip_is_lossy_but_close(tiny) -> None:
@@ -195,7 +195,7 @@ def test_jpeg_roundtrip_is_lossy_but_close(tiny) -> None:
     error = np.abs(decoded.astype(int) - frames).mean()
     assert 0 < error < 8
     audio = _clip(12, 12 * 640)[1]
-    assert sync_scores(frames, audio, tiny, jpeg_roundtrip=True) == sync_scores(decoded, audio, tiny)
+    assert lse_scores(frames, audio, tiny, jpeg_roundtrip=True) == lse_scores(decoded, audio, tiny)
 
 
 def test_scoring_hands_a_training_evaluator_back_in_training_mode() -> None:
@@ -203,6 +203,12 @@ def test_scoring_hands_a_training_evaluator_back_in_training_mode() -> None:
     torch.manual_seed(3)
     training = TinyEvaluator().train()
     frames, audio = _clip(20, 12800)
-    scores = sync_scores(frames, audio, training, vshift=4)
+    scores = lse_scores(frames, audio, training, vshift=4)
     assert training.training
     _assert_matches(scores, reference_evaluate(list(frames), audio, training.eval(), vshift=4))
+
+
+def test_the_first_releases_name_still_works() -> None:
+    import attnwav2lip
+
+    assert attnwav2lip.sync_scores is attnwav2lip.lse_scores is lse_scores

@@ -7,13 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from attnwav2lip.metrics.mouth_opening import mouth_box, mouth_opening, pearson, rendered_opening
+from attnwav2lip.metrics.mouth_opening import mouth_opening, opening_strips, pearson
+from attnwav2lip.synth.truth import rendered_opening
 from attnwav2lip.synth.mouth import OPEN, PRESS, REST
 
 
 def _render(seed: int, openings: np.ndarray, size: int = 160) -> tuple[np.ndarray, np.ndarray]:
     """Frames of identity ``seed`` holding still while its jaw opens as ``openings``; and the strips."""
-    from attnwav2lip.metrics.synthtalk import static_face_boxes
+    from attnwav2lip.synth.truth import static_face_boxes
     from attnwav2lip.synth.identity import sample_identity
     from attnwav2lip.synth.motion import sample_motion
     from attnwav2lip.synth.render import render
@@ -22,7 +23,7 @@ def _render(seed: int, openings: np.ndarray, size: int = 160) -> tuple[np.ndarra
     track = np.tile(REST, (len(openings), 1))
     track[:, OPEN] = openings
     frames = render(identity, motion, track, size=size)
-    return frames, mouth_box(static_face_boxes(identity, motion, size))
+    return frames, opening_strips(static_face_boxes(identity, motion, size))
 
 
 @pytest.mark.parametrize("seed", [1, 5, 11, 23])

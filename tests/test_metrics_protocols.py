@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from attnwav2lip.errors import AttnWav2LipError
+from attnwav2lip.errors import AttnWav2LipError, ConfigError
 from attnwav2lip.metrics.protocols import Pair, random_pairing, read_pair_list, resolve_media, write_pair_list
 from attnwav2lip.metrics.results import (
     compare_results,
@@ -123,7 +123,7 @@ def test_paired_bootstrap_interval() -> None:
 def test_paired_bootstrap_refuses_unpaired_input_and_has_no_interval_for_one_pair(tmp_path) -> None:
     with pytest.raises(ValueError, match="equally long"):
         paired_bootstrap([5.0], [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="num_resamples"):
+    with pytest.raises(ConfigError, match="num_resamples"):
         paired_bootstrap([1.0, 2.0], [2.0, 3.0], num_resamples=0)
     single = paired_bootstrap([5.0], [4.0], "lse_d")
     assert single.count == 1 and single.mean == -1.0 and math.isnan(single.low) and math.isnan(single.high)

@@ -12,9 +12,8 @@ import pytest
 pytest.importorskip("espeakng_loader")
 
 from attnwav2lip.errors import ConfigError  # noqa: E402
-from attnwav2lip.metrics.synthtalk import (  # noqa: E402
-    GROUND_TRUTH, INPUT, METRIC_NAMES, TRUTH_AT_FACE_SIZE, checkpoint_rows, draw_pairs, score_synthtalk,
-)
+from attnwav2lip.evaluation.synthtalk import checkpoint_rows, draw_pairs, score_synthtalk  # noqa: E402
+from attnwav2lip.metrics.synthtalk_report import GROUND_TRUTH, INPUT, METRIC_NAMES, TRUTH_AT_FACE_SIZE  # noqa: E402
 from attnwav2lip.synth.corpus import CorpusConfig, write_corpus  # noqa: E402
 
 CONFIG = CorpusConfig(clips=3, seed=3, size=128, fps=25.0, min_seconds=1.0, max_seconds=1.4, clips_per_identity=1,
@@ -184,7 +183,7 @@ def test_crops_are_the_same_face_region_at_any_render_size() -> None:
     """The evaluator's crop convention is in 256-px render pixels: a 512-px render's boxes are scaled to it."""
     import cv2
 
-    from attnwav2lip.metrics.synthtalk import synthtalk_crops
+    from attnwav2lip.metrics.synthtalk_scores import synthtalk_crops
 
     rng = np.random.default_rng(0)
     small = cv2.resize(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), (256, 256), interpolation=cv2.INTER_CUBIC)

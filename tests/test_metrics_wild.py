@@ -13,10 +13,10 @@ from attnwav2lip.faces import Detections, VideoDetections
 from attnwav2lip.metrics.wild import (
     FaceTrackSpan,
     WildConfig,
-    crop_faces,
     crop_parameters,
     score_tracks,
     syncnet_crop,
+    syncnet_crops,
     track_spans,
 )
 
@@ -64,11 +64,11 @@ def _detections(boxes: list[list[float] | None]) -> tuple[Detections, ...]:
     return tuple(Detections.empty() if b is None else Detections(np.array([b]), np.array([0.99])) for b in boxes)
 
 
-def test_crop_faces_crops_each_frame_around_its_smoothed_box() -> None:
+def test_syncnet_crops_crops_each_frame_around_its_smoothed_box() -> None:
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (5, 120, 160, 3), dtype=np.uint8)
     boxes = np.array([[40, 20, 100, 80]] * 5, dtype=np.float64) + np.arange(5)[:, None]
-    crops = crop_faces(frames, boxes, WildConfig(median_kernel=3))
+    crops = syncnet_crops(frames, boxes, WildConfig(median_kernel=3))
     params = crop_parameters(boxes, kernel=3)
     assert crops.shape == (5, 224, 224, 3)
     for crop, frame, p in zip(crops, frames, params):

@@ -246,7 +246,7 @@ def test_residual_gates_scale_features_where_they_should() -> None:
     assert ((ratio > 1) & (ratio < 2)).all()
     torch.testing.assert_close(ratio, ratio[:, :1].expand_as(ratio))
     assert n_params(make_attention("none", 16)) == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         make_attention("se", 16)
 
 

@@ -12,7 +12,9 @@ import pytest
 from attnwav2lip import audio, cli
 from attnwav2lip.cli import main
 from attnwav2lip.errors import CheckpointError, ConfigError, NoFaceError
-from attnwav2lip.inference import LipSyncer, SyncOptions, loop_schedule, silent_windows
+from attnwav2lip.audio import silent_windows
+from attnwav2lip.lipsync import LipSyncer, SyncOptions
+from attnwav2lip.looping import loop_schedule
 from attnwav2lip.video import iter_frames, probe, write_video
 
 BOX = (16, 112, 16, 112)  # top, bottom, left, right: a fixed face box on 128 x 128 frames
@@ -174,7 +176,7 @@ def test_loop_cache_lives_beside_the_output(tmp_path: Path, monkeypatch: pytest.
     """Not in /tmp, which may be a tmpfs (RAM): the output's folder has room for frames anyway."""
     import tempfile
 
-    from attnwav2lip import inference
+    from attnwav2lip.lipsync import sources
 
     folders = []
     real = tempfile.TemporaryFile
@@ -183,7 +185,7 @@ def test_loop_cache_lives_beside_the_output(tmp_path: Path, monkeypatch: pytest.
         folders.append(kwargs.get("dir"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(inference.tempfile, "TemporaryFile", recording)
+    monkeypatch.setattr(sources.tempfile, "TemporaryFile", recording)
     face = _brightness_video(tmp_path / "face.mp4", 5)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -421,14 +423,13 @@ def test_cli_choices_are_the_librarys() -> None:
     """The CLI spells its choices out (importing the pipeline would slow `--help`): they must not drift."""
     import argparse
 
-    from attnwav2lip import inference
-    from attnwav2lip.faces.factory import DETECTORS
+    import typing
 
+    hints = typing.get_type_hints(SyncOptions)
     subparsers = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     choices = {a.dest: tuple(a.choices) for a in subparsers.choices["sync"]._actions if a.choices}
-    assert choices == {"detector": DETECTORS, "on_missing_face": inference.ON_MISSING, "loop": inference.LOOPS,
-                       "reference": inference.REFERENCES, "blend": inference.BLENDS, "device": inference.DEVICES,
-                       "precision": inference.PRECISIONS}
+    assert choices == {name: typing.get_args(hints[name]) for name in
+                       ("detector", "on_missing_face", "loop", "reference", "blend", "precision")}
 
 
 def test_precision_bf16_is_close_to_fp32_and_reported(tmp_path: Path, face_image: np.ndarray,

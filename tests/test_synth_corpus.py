@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("espeakng_loader")
 
 from attnwav2lip.synth.corpus import (  # noqa: E402
-    SPLITS, CorpusConfig, _first_clause, frames_for_samples, load_truth, plan, read_manifest, samples_for_frames,
+    SPLITS, CorpusConfig, _first_clause, frames_for_samples, load_truth, plan, read_corpus_manifest, samples_for_frames,
     write_corpus,
 )
 from attnwav2lip.errors import ConfigError  # noqa: E402
@@ -58,7 +58,7 @@ def test_videos_decode_with_the_right_fps_frames_duration_and_audio(corpus) -> N
 def test_manifest_splits_are_disjoint_by_identity_and_evaluator_sentence(corpus) -> None:
     out, records = corpus
     lines = (out / "manifest.jsonl").read_text().splitlines()
-    assert [json.loads(line) for line in lines] == records == read_manifest(out)
+    assert [json.loads(line) for line in lines] == records == read_corpus_manifest(out)
     assert {r["split"] for r in records} <= set(SPLITS)
     big = plan(CorpusConfig(clips=120, seed=3))
     by_split = {s: [c for c in big if c.split == s] for s in SPLITS}

@@ -17,7 +17,7 @@ from attnwav2lip.train.config import RuntimeConfig
 from attnwav2lip.train.losses import cosine_bce, lower_half_frames, sync_accuracy
 from attnwav2lip.train.runtime import start, stop
 from attnwav2lip.train.sampler import Position, ShardedBatchSampler
-from attnwav2lip.train.sync import FrozenExpert, SyncWeight
+from attnwav2lip.train.expert_loss import FrozenExpert, SyncWeight
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -131,11 +131,24 @@ def test_adversary_micro_batches_match_one_batch() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_recipes_load(name: str) -> None:
-    from attnwav2lip.metrics.evaluator_training import EvaluatorTrainConfig
+    from attnwav2lip.train.evaluator import EvaluatorTrainConfig
 
     cls = EvaluatorTrainConfig if "evaluator" in name else ExpertTrainConfig if "expert" in name else TrainConfig
     config = load_recipe(cls, CONFIGS / name)
     assert config.data.batch_size >= 1
+
+
+def test_generator_recipes_state_mel_offset_once(tmp_path: Path) -> None:
+    """The model's offset is the sampler's: a recipe gives it once (either side), a saved config both."""
+    for name in ("ablation_cpu.yaml", "lrs2_attnwav2lip.yaml", "synth_cpu.yaml", "synth_cpu_builtin.yaml"):
+        assert (CONFIGS / name).read_text().count("mel_offset:") == 1
+    for recipe in ("model: {mel_offset: 0}\n", "data: {sampling: {window: {mel_offset: 0}}}\n"):
+        (tmp_path / "r.yaml").write_text(recipe)
+        config = load_recipe(TrainConfig, tmp_path / "r.yaml")
+        assert config.model.mel_offset == config.data.sampling.window.mel_offset == 0
+    (tmp_path / "r.yaml").write_text("model: {mel_offset: 0}\ndata: {sampling: {window: {mel_offset: -1}}}\n")
+    with pytest.raises(ConfigError, match="mel_offset"):
+        load_recipe(TrainConfig, tmp_path / "r.yaml")
 
 
 def test_paper_recipe_values() -> None:

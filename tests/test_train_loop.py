@@ -13,7 +13,7 @@ import yaml
 from attnwav2lip import cli
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.config import save_recipe
-from attnwav2lip.data.datasets import DataConfig as SamplingConfig
+from attnwav2lip.data.datasets import SamplingConfig
 from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
 from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig
 from attnwav2lip.errors import CheckpointError, ConfigError
@@ -21,7 +21,8 @@ from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, Runtime
                                SyncLossConfig, TrainConfig, build_datasets, train_expert, train_generator,
                                with_overrides)
 from attnwav2lip.train.recorder import read_metrics
-from attnwav2lip.train.state import load_state, resolve_checkpoint
+from attnwav2lip.checkpoints import resolve_checkpoint
+from attnwav2lip.train.state import load_state
 
 WIDTH = 0.0625
 

@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
-    "LipSyncer": "attnwav2lip.inference",
-    "SyncOptions": "attnwav2lip.inference",
+    "LipSyncer": "attnwav2lip.lipsync.pipeline",
+    "SyncOptions": "attnwav2lip.lipsync.options",
     "load_audio": "attnwav2lip.audio",
     "melspectrogram": "attnwav2lip.audio",
     "load_model": "attnwav2lip.checkpoints",
@@ -25,9 +25,10 @@ _LAZY: dict[str, str] = {
     "LipSyncExpert": "attnwav2lip.models",
     "QualityDiscriminator": "attnwav2lip.models",
     "SyncNetEvaluator": "attnwav2lip.models",
-    "sync_scores": "attnwav2lip.metrics",
+    "lse_scores": "attnwav2lip.metrics",
+    "sync_scores": "attnwav2lip.metrics",  # the first release's name of lse_scores
     "SyncScores": "attnwav2lip.metrics",
-    "score_synthtalk": "attnwav2lip.metrics.synthtalk",
+    "score_synthtalk": "attnwav2lip.evaluation.synthtalk",
     "attention_figure": "attnwav2lip.viz",
     "export_onnx": "attnwav2lip.export",
     "OnnxGenerator": "attnwav2lip.export",

@@ -2,7 +2,7 @@
 
 A package lists ``name -> defining module`` and installs the two module hooks::
 
-    __getattr__, __dir__ = lazy_exports(__name__, {"LipSyncer": "attnwav2lip.inference"})
+    __getattr__, __dir__ = lazy_exports(__name__, {"LipSyncer": "attnwav2lip.lipsync.pipeline"})
 
 so ``import attnwav2lip`` stays instant and a name's module is imported on first use.
 """

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import MediaError
+from .video import open_audio, resampled_audio
 
 SAMPLE_RATE = 16000
 N_MELS = 80
@@ -37,8 +38,6 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
     Works on wav, mp3, m4a, flac, ogg and on a video's audio track. Raises MediaError for a missing
     file, a file without audio, corrupt data, or a track with no samples.
     """
-    from .video import open_audio, resampled_audio
-
     with open_audio(path) as (container, stream):
         declared = _declared_samples(stream, sr)
         chunks = [block.reshape(-1) for block in resampled_audio(container, stream, path, rate=sr, layout="mono", fmt="flt")]
@@ -179,3 +178,15 @@ def mel_windows_at(mel: np.ndarray, starts: np.ndarray) -> np.ndarray:
     last = padded.shape[1] - MEL_WINDOW
     idx = np.minimum(starts + lead, last)[:, None] + np.arange(MEL_WINDOW)[None, :]
     return np.ascontiguousarray(padded[:, idx].transpose(1, 0, 2), dtype=np.float32)
+
+
+def silent_windows(mel: np.ndarray, starts: np.ndarray, silence_db: float) -> np.ndarray:
+    """(len(starts),) bool: windows whose loudest column is ``silence_db`` below the track's loud parts.
+
+    Loudness of a column is its loudest mel band (normalised: 8 units per 100 dB), so tones and
+    broadband speech count alike; "loud" is the 95th percentile over the track.
+    """
+    level = mel.max(axis=0)
+    threshold = np.percentile(level, 95) - silence_db * 8.0 / 100.0
+    windows = mel_windows_at(level[None, :], starts)[:, 0, :]
+    return windows.max(axis=1) < threshold

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import CheckpointError
+from .checkpoints import load_model, network_file, save_model
+from .errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -50,7 +51,7 @@ def assets_dir() -> Path:
 def builtin_path(kind: str) -> Path:
     """The shipped ``kind`` file ("generator", "expert" or "evaluator"); CheckpointError if it is absent."""
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     path = assets_dir() / f"{kind}.safetensors"
     if not path.is_file():
         raise CheckpointError(
@@ -62,8 +63,6 @@ def builtin_path(kind: str) -> Path:
 
 def load_builtin(kind: str, device: str = "cpu") -> "nn.Module":
     """The shipped ``kind`` network, float32, in eval mode on ``device``."""
-    from .checkpoints import load_model
-
     return load_model(builtin_path(kind), kind=kind, device=device)
 
 
@@ -89,11 +88,9 @@ def export_builtin(
     all three load as the right kind and together fit in ``max_bytes``: they are written to a
     staging folder beside it first, then renamed into place. ``MODEL_CARD.md`` is left alone.
     """
-    from .checkpoints import load_model, save_model
-
     target = Path(out_dir) if out_dir is not None else PACKAGE_ASSETS
     target.mkdir(parents=True, exist_ok=True)
-    sources = {kind: _weights_file(Path(src), kind) for kind, src in zip(KINDS, (generator, expert, evaluator))}
+    sources = {kind: network_file(Path(src), kind) for kind, src in zip(KINDS, (generator, expert, evaluator))}
     staging = Path(tempfile.mkdtemp(prefix=".builtin.", dir=target))
     try:
         assets = {}
@@ -122,17 +119,3 @@ def _check_finite(model: "nn.Module", source: Path) -> None:
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{source}: {name} is not finite in float16; it cannot ship as a built-in model")
-
-
-def _weights_file(source: Path, kind: str) -> Path:
-    """``source`` itself if it is a file, else ``<kind>.safetensors`` of the checkpoint it names."""
-    if source.is_file():
-        return source
-    if not source.exists():
-        raise CheckpointError(f"{kind} source not found: {source}")
-    from .train.state import resolve_checkpoint
-
-    path = resolve_checkpoint(source) / f"{kind}.safetensors"
-    if not path.is_file():
-        raise CheckpointError(f"{source}: its checkpoint has no {path.name}; expected a {kind} training run")
-    return path

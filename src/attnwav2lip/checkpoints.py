@@ -27,6 +27,9 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from safetensors import safe_open
+
+from . import __version__
 from .config import to_dict
 from .errors import CheckpointError, ConfigError
 from .fileio import atomic_path
@@ -78,6 +81,39 @@ class _Weights:
     state: dict[str, "torch.Tensor"]
 
 
+STATE_FILE = "state.pt"  # a training checkpoint folder's resume state (``train.state``)
+LATEST = "latest"  # ``<run>/checkpoints/latest`` names the newest complete checkpoint
+CHECKPOINTS = "checkpoints"
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint folder from itself, a run folder (its latest) or a run's ``checkpoints/``."""
+    path = Path(path)
+    for candidate in (path, path / CHECKPOINTS):
+        latest = candidate / LATEST
+        if latest.is_file():
+            path = candidate / latest.read_text(encoding="utf-8").strip()
+            break
+    if not (path / STATE_FILE).is_file():
+        raise CheckpointError(f"{path}: not a training checkpoint (expected a folder with {STATE_FILE}, "
+                              f"or a run folder with {CHECKPOINTS}/{LATEST})")
+    return path
+
+
+def network_file(path: str | os.PathLike[str], kind: str) -> Path:
+    """A network's weights file: ``path`` itself, or ``<kind>.safetensors`` of the training checkpoint
+    (or run folder, its latest) that ``path`` names."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise CheckpointError(f"{kind} source not found: {path}")
+    weights = resolve_checkpoint(path) / f"{kind}.safetensors"
+    if not weights.is_file():
+        raise CheckpointError(f"{path}: its checkpoint has no {weights.name}; expected a {kind} training run")
+    return weights
+
+
 def load_model(path: str | os.PathLike[str], *, kind: str | None = None, device: str = "cpu") -> "nn.Module":
     """The network stored in ``path``, built with its config, weights loaded, in eval mode on ``device``.
 
@@ -107,8 +143,6 @@ def save_model(model: "nn.Module", path: str | os.PathLike[str], *, half: bool =
     """
     import torch
     from safetensors.torch import save_file
-
-    from . import __version__
 
     kind = getattr(model, "kind", None)
     config = getattr(model, "config", None)
@@ -171,7 +205,7 @@ def _read(path: Path, expect: str | None) -> _Weights:
     from .models.registry import DESCRIPTIONS
 
     if expect is not None and expect not in _SIGNATURES:
-        raise ValueError(f"kind must be one of {', '.join(_SIGNATURES)}, got {expect!r}")
+        raise ConfigError(f"kind must be one of {', '.join(_SIGNATURES)}, got {expect!r}")
     with _checked_file(path).open("rb") as file:
         head = file.read(16)
     if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
@@ -246,8 +280,6 @@ def _read_original(path: Path) -> _Weights:
 
 
 def _read_own(path: Path) -> _Weights:
-    from safetensors import safe_open
-
     try:
         with safe_open(str(path), framework="pt") as file:
             metadata = file.metadata() or {}

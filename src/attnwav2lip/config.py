@@ -69,6 +69,33 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "config") -> T
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def check_choices(config: Any, where: str = "") -> None:
+    """ConfigError unless every ``Literal``-typed field of dataclass ``config`` holds one of its choices.
+
+    Call it from ``__post_init__``: the choices are written once, in the type hint. ``where``
+    prefixes the field's name in the message (e.g. "sync.").
+    """
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        allowed = _literal_choices(hints.get(field.name))
+        value = getattr(config, field.name)
+        if allowed is not None and value not in allowed and not (value is None and None in allowed):
+            shown = "|".join(str(a) for a in allowed if a is not None)
+            raise ConfigError(f"{where}{field.name} must be one of {shown}, got {value!r}")
+
+
+def _literal_choices(hint: Any) -> tuple[Any, ...] | None:
+    """The values a ``Literal[...]`` (optionally ``| None``) hint allows; None for other hints."""
+    if typing.get_origin(hint) is typing.Literal:
+        return typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        literals = [a for a in args if typing.get_origin(a) is typing.Literal]
+        if literals and all(a is type(None) or a in literals for a in args):
+            return (*(v for a in literals for v in typing.get_args(a)), None)
+    return None
+
+
 def _dataclass_type(hint: Any) -> type | None:
     if hint is None:
         return None

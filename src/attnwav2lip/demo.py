@@ -18,9 +18,23 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from .builtin import describe_generator, load_builtin
+from .checkpoints import load_model
+from .faces.boxes import lower_face
 from .fileio import write_text_atomic
+from .lipsync import LipSyncer, SyncOptions
+from .metrics.ground_truth import mouth_metrics
+from .metrics.lse import lse_scores
+from .metrics.mouth_opening import mouth_opening, opening_strips, pearson
+from .metrics.synthtalk_scores import synthtalk_crops
+from .synth.identity import sample_identity
+from .synth.motion import sample_motion
+from .synth.speech import speak
+from .synth.truth import looped, render_saying
+from .video import iter_frames, write_png, write_video
 
 LABELS = ("input", "result", "truth")
 LSE_LABEL = "LSE (SynthTalk evaluator)"
@@ -68,18 +82,6 @@ def follows_speech_better(lse_c: float, opening_r: float, baseline_lse_c: float,
 
 def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, progress: bool = True) -> DemoResult:
     """Render, lip-sync, score and write the demo outputs into folder ``out``."""
-    from .builtin import describe_generator
-    from .inference import LipSyncer, SyncOptions, loop_schedule
-    from .metrics.ground_truth import mouth_metrics
-    from .metrics.mouth_opening import mouth_box, mouth_opening, pearson, rendered_opening
-    from .metrics.synthtalk import lower_face
-    from .synth.identity import sample_identity
-    from .synth.motion import sample_motion
-    from .synth.render import Renderer, render
-    from .synth.speech import speak
-    from .synth.visemes import mouth_track
-    from .video import iter_frames, write_video
-
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     source = speak(config.source_text, config.source_voice, lead_silence=0.2)
@@ -87,7 +89,7 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     identity = sample_identity(config.identity_seed)
     n_source = int(np.ceil(source.duration * config.fps))
     motion = sample_motion(config.identity_seed, n_source, config.fps)
-    input_frames = render(identity, motion, mouth_track(source.phones, config.fps, n_source), size=config.size)
+    input_frames = render_saying(identity, motion, source.phones, n_source, config.size).frames
     write_video(folder / "input.mp4", input_frames, config.fps, source.audio, source.sample_rate)
     driving.save(folder / "driving.wav", folder / "driving.json")
 
@@ -96,25 +98,23 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     result_frames = np.stack(list(iter_frames(folder / "result.mp4")))
     n_out = len(result_frames)
 
-    truth_track = mouth_track(driving.phones, config.fps, n_out)
-    truth_frames = render(identity, motion, truth_track, size=config.size)
+    truth = render_saying(identity, motion, driving.phones, n_out, config.size)
     # the baseline goes through the same encoder as the result did, so codec loss does not favour it
-    baseline_frames = np.stack(list(iter_frames(folder / "input.mp4")))[loop_schedule(n_out, n_source)]
-    face_boxes = Renderer(identity, motion, config.size).boxes()[loop_schedule(n_out, n_source)]
-    mouth_boxes = lower_face(face_boxes)
+    baseline_frames = looped(np.stack(list(iter_frames(folder / "input.mp4"))), n_out)
+    lower = lower_face(truth.faces)
     scores = {
-        "result": mouth_metrics(result_frames, truth_frames, mouth_boxes),
-        "input": mouth_metrics(baseline_frames, truth_frames, mouth_boxes),
+        "result": mouth_metrics(result_frames, truth.frames, lower),
+        "input": mouth_metrics(baseline_frames, truth.frames, lower),
     }
 
-    side = (np.concatenate(row, axis=1) for row in zip(baseline_frames, result_frames, truth_frames))
+    side = (np.concatenate(row, axis=1) for row in zip(baseline_frames, result_frames, truth.frames))
     write_video(folder / "side_by_side.mp4", side, config.fps, driving.audio, driving.sample_rate)
-    _write_strip(folder / "strip.png", (baseline_frames, result_frames, truth_frames), face_boxes, config.strip_frames)
+    _write_strip(folder / "strip.png", (baseline_frames, result_frames, truth.frames), truth.faces, config.strip_frames)
 
-    videos = {"result": result_frames, "input (do nothing)": baseline_frames, "truth": truth_frames}
-    lse = _lse_scores(videos, face_boxes, driving.audio, config.evaluator)
-    strips, truth_opening = mouth_box(face_boxes), rendered_opening(truth_track)
-    opening_r = {name: _nan_as_zero(pearson(mouth_opening(frames, strips), truth_opening))
+    videos = {"result": result_frames, "input (do nothing)": baseline_frames, "truth": truth.frames}
+    lse = _lse_scores(videos, truth.faces, driving.audio, config.evaluator)
+    strips = opening_strips(truth.faces)
+    opening_r = {name: _nan_as_zero(pearson(mouth_opening(frames, strips), truth.opening))
                  for name, frames in videos.items()}
     model = config.checkpoint or describe_generator(syncer.generator)
     result = DemoResult(folder, n_out, _as_dict(scores["result"]), _as_dict(scores["input"]), model, lse, opening_r)
@@ -130,13 +130,8 @@ def _lse_scores(videos: dict[str, np.ndarray], face_boxes: np.ndarray, audio: np
                 evaluator: str | None) -> dict[str, dict[str, float]]:
     """LSE-D / LSE-C / offset of each 25 fps video against the 16 kHz ``audio``, on syncnet's crops
     ``synthtalk_crops`` around the rendered face boxes (as the SynthTalk evaluator was trained and the SynthTalk protocol scores)."""
-    from .builtin import load_builtin
-    from .checkpoints import load_model
-    from .metrics.lse import sync_scores
-    from .metrics.synthtalk import synthtalk_crops
-
     net = load_builtin("evaluator") if evaluator is None else load_model(evaluator, kind="evaluator")
-    scores = {name: sync_scores(synthtalk_crops(frames, face_boxes), audio, net) for name, frames in videos.items()}
+    scores = {name: lse_scores(synthtalk_crops(frames, face_boxes), audio, net) for name, frames in videos.items()}
     return {name: {"lse_d": s.lse_d, "lse_c": s.lse_c, "offset": s.offset} for name, s in scores.items()}
 
 
@@ -151,10 +146,6 @@ def _as_dict(metrics: object) -> dict[str, float]:
 
 def _write_strip(path: Path, rows: tuple[np.ndarray, ...], boxes: np.ndarray, count: int, tile: int = 160) -> None:
     """A PNG with one row per video (input, result, truth): face close-ups of ``count`` evenly spaced frames."""
-    import cv2
-
-    from .viz import save_png
-
     picks = np.linspace(0, len(rows[0]) - 1, count).round().astype(int)
     lines = []
     for label, frames in zip(LABELS, rows):
@@ -162,7 +153,7 @@ def _write_strip(path: Path, rows: tuple[np.ndarray, ...], boxes: np.ndarray, co
         line = np.concatenate(crops, axis=1)
         cv2.putText(line, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
         lines.append(line)
-    save_png(path, np.concatenate(lines, axis=0))
+    write_png(path, np.concatenate(lines, axis=0))
 
 
 def _face_closeup(frame: np.ndarray, box: np.ndarray, margin: float = 0.15) -> np.ndarray:

@@ -17,14 +17,17 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
+from .checkpoints import load_model
 from .config import from_dict, to_dict
 from .errors import CheckpointError, ConfigError, DependencyError
+from .eval_mode import eval_mode
 from .fileio import atomic_path
 
 if TYPE_CHECKING:
-    import numpy as np
     import torch
 
     from .models import GeneratorConfig
@@ -50,17 +53,6 @@ def require(*modules: str) -> None:
         raise DependencyError(
             f"ONNX export needs {', '.join(missing)}: pip install 'attnwav2lip[export]'"
         )
-
-
-@contextlib.contextmanager
-def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Run ``module`` in eval mode (BatchNorm on running statistics) and restore its mode after."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 def export_onnx(
@@ -142,7 +134,6 @@ class OnnxGenerator:
         self.config = _stored_config(self.session, path)
 
     def __call__(self, mels: np.ndarray | torch.Tensor, faces: np.ndarray | torch.Tensor) -> torch.Tensor:
-        import numpy as np
         import torch
 
         mel_array, face_array = _host_float32(mels), _host_float32(faces)
@@ -183,8 +174,6 @@ def _stored_config(session: Any, path: str | os.PathLike[str]) -> GeneratorConfi
 
 
 def _host_float32(x: Any) -> np.ndarray:
-    import numpy as np
-
     if hasattr(x, "detach"):
         x = x.detach().to("cpu").float().numpy()
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -207,8 +196,6 @@ def export_checkpoint(
     The file is verified under a temporary name and only appears at ``path`` when no difference
     exceeds ``tolerance``, so a failed check never leaves a wrong model behind.
     """
-    from .checkpoints import load_model
-
     require("onnx", "onnxscript", "onnxruntime")
     generator = load_model(checkpoint, kind="generator")
     differences: dict[int, float] = {}

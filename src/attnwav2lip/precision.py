@@ -19,9 +19,10 @@ import contextlib
 import dataclasses
 import logging
 import os
+import platform
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal, get_args
 
 from .errors import ConfigError
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Precision = Literal["auto", "fp32", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 NATIVE_BF16_ENV = "ATTNWAV2LIP_NATIVE_BF16"
 # CPU flags (Linux /proc/cpuinfo names) under which oneDNN has bf16 convolution kernels in hardware
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -82,7 +83,6 @@ def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
                 return value.strip()
     except OSError:
         pass
-    import platform
 
     return platform.processor() or platform.machine()
 

@@ -190,6 +190,17 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     raise MediaError(f"{path}: contains no frame")
 
 
+def write_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    """Write a uint8 RGB image as PNG, atomically (the name must end in .png)."""
+    import cv2
+
+    if not os.fspath(path).lower().endswith(".png"):
+        raise ConfigError(f"{path}: the image is written as PNG; name the output *.png")
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)):
+            raise MediaError(f"{path}: could not write a PNG image")
+
+
 def frame_rate(fps: float | Fraction) -> Fraction:
     """An exact rational rate for ``fps``; NTSC rates like 29.97 become 30000/1001."""
     if isinstance(fps, Fraction):

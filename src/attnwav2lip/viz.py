@@ -14,8 +14,13 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ConfigError, MediaError, NoFaceError
-from .fileio import atomic_path
+from .audio import MEL_WINDOW, N_MELS, SILENCE, load_audio, mel_window_starts, mel_windows_at, melspectrogram
+from .checkpoints import load_model
+from .errors import ConfigError, NoFaceError
+from .eval_mode import eval_mode
+from .faces import TrackConfig, create_detector, crop_face, pad_boxes
+from .faces.boxes import areas, int_box
+from .video import iter_frames, probe
 
 if TYPE_CHECKING:
     import torch
@@ -40,8 +45,6 @@ def generator_inputs(faces_rgb96: np.ndarray, mels: np.ndarray | None) -> tuple[
     inference. Without ``mels`` every row hears silence: a window of the mel front end's floor
     value, which is what digital silence maps to.
     """
-    from .audio import MEL_WINDOW, N_MELS, SILENCE
-
     faces = _check_faces(faces_rgb96)
     reference = faces.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
     masked = reference.copy()
@@ -62,8 +65,6 @@ def spatial_maps(
     Raises ConfigError if the generator has no spatial attention (attention "none" or "channel").
     """
     import torch
-
-    from .export import eval_mode
 
     mel_array, face_array = generator_inputs(faces_rgb96, mels)
     param = next(generator.parameters())
@@ -108,7 +109,7 @@ def render_attention_figure(
     faces = _check_faces(faces_rgb96)
     shown = large_maps(maps, min_size)
     if not shown:
-        raise ValueError(f"no attention map is at least {min_size}x{min_size}")
+        raise ConfigError(f"no attention map is at least {min_size}x{min_size}")
     tile = CROP * TILE_SCALE
     columns = ["face", *shown]
     sheet = np.full((HEADER + tile * len(faces), tile * len(columns), 3), 255, np.uint8)
@@ -230,9 +231,6 @@ def attention_report(
     clip, ``synthtalk_truth`` (its ``clips/<id>.npz``) gives each row the true mouth box instead:
     the rendered lips' bounds, mapped into that row's crop.
     """
-    from .checkpoints import load_model
-    from .video import probe
-
     if synthtalk_truth is not None and mouth_box is not None:
         raise ConfigError("give a mouth box or a SynthTalk truth file, not both")
     box = check_box(mouth_box or DEFAULT_MOUTH_BOX)
@@ -270,8 +268,6 @@ def attention_report(
 
 def _sample_frames(path: str | os.PathLike[str], num_frames: int, count: int) -> tuple[list[int], list[np.ndarray]]:
     """``count`` evenly spaced frames (first and last included), streamed: only those are kept."""
-    from .video import iter_frames
-
     wanted = sorted({int(i) for i in np.linspace(0, max(num_frames - 1, 0), count).round()})
     kept: list[np.ndarray] = []
     for index, frame in enumerate(iter_frames(path)):
@@ -285,9 +281,6 @@ def _sample_frames(path: str | os.PathLike[str], num_frames: int, count: int) ->
 def _crop_largest_faces(images: list[np.ndarray]) -> tuple[list[int], np.ndarray, list[tuple[int, int, int, int]]]:
     """Positions of the images with a face, the 96x96 crop of each one's largest face, and each
     crop's pixel bounds in its image (x1, y1, x2, y2)."""
-    from .faces import TrackConfig, create_detector, crop_face, pad_boxes
-    from .faces.boxes import areas, int_box
-
     with create_detector("auto") as detector:
         detections = detector.detect(images)
     found, crops, bounds = [], [], []
@@ -306,9 +299,9 @@ def _true_mouth_boxes(
     face: str | os.PathLike[str],
 ) -> list[Box]:
     """Each row's SynthTalk mouth box (frame pixels, from the truth file) in its crop's 96x96 pixels, rounded outward."""
-    from .synth.mouth_box import clip_mouth_boxes
+    from .synth.lip_boxes import clip_lip_boxes
 
-    mouths = clip_mouth_boxes(truth)
+    mouths = clip_lip_boxes(truth)
     if max(indices) >= len(mouths):
         raise ConfigError(f"{truth}: has {len(mouths)} frames, {face} at least {max(indices) + 1}; is it this clip's truth?")
     boxes = []
@@ -324,22 +317,9 @@ def _mel_rows(
     path: str | os.PathLike[str], indices: list[int], fps: float, count: int, mel_offset: int
 ) -> np.ndarray:
     """(N, 1, 80, 16) mel windows: at the video frames ``indices``, or ``count`` evenly spaced ones (fps 0: a still)."""
-    from .audio import MEL_WINDOW, load_audio, mel_window_starts, mel_windows_at, melspectrogram
-
     mel = melspectrogram(load_audio(path))
     if fps > 0:
         starts = mel_window_starts(max(indices) + 1, fps, mel_offset)[indices]
     else:
         starts = np.linspace(0, max(mel.shape[1] - MEL_WINDOW, 0), count).round().astype(np.int64)
     return mel_windows_at(mel, starts)[:, None]
-
-
-def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Write an RGB uint8 image as PNG, atomically (the name must end in .png)."""
-    import cv2
-
-    if not os.fspath(path).lower().endswith(".png"):
-        raise ConfigError(f"{path}: the figure is written as PNG; name the output *.png")
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise MediaError(f"{path}: could not write a PNG image")

@@ -13,6 +13,7 @@ import logging
 import sys
 from typing import Sequence
 
+from .. import __version__
 from ..errors import AttnWav2LipError
 
 # Subcommand modules, in the order `--help` lists them.
@@ -34,8 +35,6 @@ COMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="attnwav2lip",
         description="Lip-sync talking-face generation (AttnWav2Lip) and its research pipeline.",

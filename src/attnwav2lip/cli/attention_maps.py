@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..video import write_png
+from ..viz import attention_report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -36,14 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..viz import attention_report, save_png
-
     report = attention_report(
         args.checkpoint, args.face, audio=args.audio,
         mouth_box=tuple(args.mouth_box) if args.mouth_box else None, frames=args.frames,
         synthtalk_truth=args.synthtalk_truth,
     )
-    save_png(args.out, report.figure)
+    write_png(args.out, report.figure)
     print(f"wrote {args.out}: {len(report.frames)} row(s), frames {list(report.frames)}, speech: {report.audio}")
     if args.synthtalk_truth:
         print(f"true SynthTalk mouth box per row {list(report.mouth_boxes)} (x1 y1 x2 y2 in the 96x96 crop)")

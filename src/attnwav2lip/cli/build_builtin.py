@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..builtin import export_builtin
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,8 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..builtin import export_builtin
-
     assets = export_builtin(args.generator, args.expert, args.evaluator, args.out)
     for asset in assets.values():
         print(f"{asset.kind:9s} {asset.parameters:>10,d} parameters {asset.bytes / 1e6:6.2f} MB  {asset.path}  <- {asset.source}")

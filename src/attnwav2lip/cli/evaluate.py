@@ -4,7 +4,15 @@ SynthTalk cross pairs scored against the rendered truth."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from ..faces import DetectorConfig
+from ..metrics import evaluate
+from ..metrics.protocols import list_order
+from ..metrics.scoring import ScoringOptions
+from ..metrics.wild import WildConfig
 
 if TYPE_CHECKING:
     from ..metrics.stats import Summary
@@ -65,15 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..errors import ConfigError
-    from ..faces import DetectorConfig
-    from ..metrics import evaluate
-    from ..metrics import synthtalk
-    from ..metrics.protocols import list_order
-    from ..metrics.scoring import ScoringOptions
-    from ..metrics.wild import WildConfig
+    from ..evaluation import synthtalk
+    from ..evaluation.lrs_generation import evaluate_generator
 
     if args.random_pairs:
         pairs = evaluate.draw_random_pairs(args.random_pairs, args.out, args.seed)
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if args.test_list:
         if args.checkpoint and len(args.checkpoint) > 1:
             raise ConfigError("--test-list takes one --checkpoint")
-        summary = evaluate.evaluate_generator(
+        summary = evaluate_generator(
             args.checkpoint[0] if args.checkpoint else None, args.test_list, args.evaluator, args.out, options, data_root=args.data_root,
             order=args.list_order, label=args.label, name=args.name, device=args.device,
         )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import ConfigError
+from ..export import TOLERANCE, export_checkpoint
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -26,9 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
-    from ..export import TOLERANCE, export_checkpoint
-
     if args.batch != "dynamic" and not args.batch.isdigit():
         raise ConfigError(f"--batch must be 'dynamic' or a positive integer, got {args.batch!r}")
     batch = args.batch if args.batch == "dynamic" else int(args.batch)

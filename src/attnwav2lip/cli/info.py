@@ -6,6 +6,8 @@ import argparse
 import importlib.util
 import platform
 
+from .. import __version__
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="print versions and which optional components are available")
@@ -13,8 +15,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import __version__
-
     print(f"attnwav2lip {__version__} on Python {platform.python_version()} ({platform.machine()})")
     for module in ("torch", "numpy", "av", "cv2", "safetensors", "mediapipe", "espeakng_loader", "onnxruntime"):
         spec = importlib.util.find_spec(module)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.preprocess import PreprocessConfig, OffsetCheckConfig, preprocess
+from ..data.wav2lip_layout import convert_wav2lip
 from ..errors import ConfigError
+from ..faces.factory import DetectorConfig
 
 # options of --videos (detection, sync check, parallelism) and their defaults; --from-wav2lip
 # converts existing crops and uses none of them
@@ -63,17 +66,12 @@ def check_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     check_options(args)
     if args.from_wav2lip:
-        from ..data.wav2lip_layout import convert_wav2lip
-
         counts = convert_wav2lip(args.from_wav2lip, args.out, filelists=args.filelists, size=args.size, progress=not args.quiet)
     else:
-        from ..data.preprocess import PreprocessConfig, SyncConfig, preprocess
-        from ..faces.factory import DetectorConfig
-
         config = PreprocessConfig(
             size=args.size,
             detector=DetectorConfig(name=args.detector, weights=args.detector_weights),
-            sync=SyncConfig(weights=args.sync_weights, min_confidence=args.min_sync_confidence),
+            sync=OffsetCheckConfig(weights=args.sync_weights, min_confidence=args.min_sync_confidence),
         )
         counts = preprocess(args.videos, args.out, config, workers=args.workers, shard=parse_shard(args.shard), progress=not args.quiet)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--close-on-silence", action="store_true", default=None, help="closed mouth on silent audio")
     p.add_argument("--blend", choices=("feather", "none"), help="paste with a feathered mask (default) or a rectangle")
     p.add_argument("--batch-size", type=int, help="frames per generator batch (default 16)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default auto")
+    p.add_argument("--device", metavar="DEVICE", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
                    help="generator precision: bf16 autocast + channels_last, fp32, or auto (default: bf16 on CPUs "
                         "with native bf16 where a start-up probe measures it faster, float16 on CUDA, else fp32)")
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference import LipSyncer, options_from
+    from ..lipsync import LipSyncer, options_from
 
     values = vars(args)
     options = options_from(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

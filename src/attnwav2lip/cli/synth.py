@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..synth.corpus import CorpusConfig, write_corpus
+from ..synth.figures import write_figures
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -31,12 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.figures:
-        from ..synth.figures import write_figures
-
         for path in write_figures(args.out):
             print(path)
         return 0
-    from ..synth.corpus import CorpusConfig, write_corpus
 
     config = CorpusConfig(clips=args.clips, seed=args.seed, fps=args.fps, size=args.size,
                           min_seconds=args.min_seconds, max_seconds=args.max_seconds,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.store import read_clip_manifest
+from ..progress import progress_of
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -20,13 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from ..data.rendered_references import write_rendered_references
 
-    from ..data.store import read_manifest
-    from ..synth.references import write_rendered_references
-
-    total = len(read_manifest(args.store))
-    written = sum(1 for _ in tqdm(write_rendered_references(args.store, args.corpus, seed=args.seed), total=total,
-                                   unit="clip", desc="references"))
+    total = len(read_clip_manifest(args.store))
+    written = sum(1 for _ in progress_of(write_rendered_references(args.store, args.corpus, seed=args.seed),
+                                          total=total, unit="clip", desc="references"))
     print(f"{written} clips of {args.store} have rendered references")
     return 0

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..metrics.evaluator_training import EvaluatorTrainConfig, train_evaluator
+    from ..train.evaluator import EvaluatorTrainConfig, train_evaluator
     from ..train import resolve_config
 
     resume = resume_source(args)

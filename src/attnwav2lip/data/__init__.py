@@ -2,11 +2,11 @@
 
 Sampler API (what the trainer uses; see docs/data.md for the rules)::
 
-    from attnwav2lip.data import ClipStore, Wav2LipLayout, DataConfig, WindowConfig
+    from attnwav2lip.data import ClipStore, Wav2LipLayout, SamplingConfig, WindowConfig
     from attnwav2lip.data import ExpertDataset, GeneratorDataset
 
     source = ClipStore("dataset", split="train")          # or Wav2LipLayout(root, "train")
-    config = DataConfig(window=WindowConfig(window=5, mel_offset=gen_config.mel_offset), size=96)
+    config = SamplingConfig(window=WindowConfig(window=5, mel_offset=gen_config.mel_offset), size=96)
     data = GeneratorDataset(source, config, seed=0)       # or ExpertDataset(...)
     data.set_epoch(epoch)                                  # before each epoch
     item = data[i]                                         # == data.sample(epoch, i), pure in (seed, epoch, i)
@@ -27,19 +27,19 @@ _LAZY: dict[str, str] = {
     "ClipStore": "attnwav2lip.data.store",
     "ClipRecord": "attnwav2lip.data.store",
     "DatasetError": "attnwav2lip.data.store",
-    "read_manifest": "attnwav2lip.data.store",
+    "read_clip_manifest": "attnwav2lip.data.store",
     "write_clip": "attnwav2lip.data.store",
     "WindowConfig": "attnwav2lip.data.sampling",
     "WindowSampler": "attnwav2lip.data.sampling",
     "AugmentConfig": "attnwav2lip.data.augment",
-    "DataConfig": "attnwav2lip.data.datasets",
+    "SamplingConfig": "attnwav2lip.data.datasets",
     "ExpertDataset": "attnwav2lip.data.datasets",
     "GeneratorDataset": "attnwav2lip.data.datasets",
     "Wav2LipLayout": "attnwav2lip.data.wav2lip_layout",
     "convert_wav2lip": "attnwav2lip.data.wav2lip_layout",
     "preprocess": "attnwav2lip.data.preprocess",
     "PreprocessConfig": "attnwav2lip.data.preprocess",
-    "SyncConfig": "attnwav2lip.data.preprocess",
+    "OffsetCheckConfig": "attnwav2lip.data.preprocess",
     "find_videos": "attnwav2lip.data.sources",
 }
 

@@ -19,12 +19,13 @@ import dataclasses
 import numpy as np
 import torch
 
+from ..errors import ConfigError
 from .augment import AugmentConfig, augment
 from .sampling import ClipSource, WindowConfig, WindowSampler, sample_rng
 
 
 @dataclasses.dataclass(frozen=True)
-class DataConfig:
+class SamplingConfig:
     """Sampling for training. ``samples_per_epoch`` None = one per eligible clip (the original's epoch)."""
 
     window: WindowConfig = WindowConfig()
@@ -34,12 +35,12 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.size < 1 or (self.samples_per_epoch is not None and self.samples_per_epoch < 1):
-            raise ValueError(f"size and samples_per_epoch must be >= 1 (samples_per_epoch None: one per clip), got "
+            raise ConfigError(f"size and samples_per_epoch must be >= 1 (samples_per_epoch None: one per clip), got "
                              f"{self.size}, {self.samples_per_epoch}")
 
 
 class _WindowDataset(torch.utils.data.Dataset):
-    def __init__(self, source: ClipSource, config: DataConfig = DataConfig(), *, seed: int = 0) -> None:
+    def __init__(self, source: ClipSource, config: SamplingConfig = SamplingConfig(), *, seed: int = 0) -> None:
         self.sampler = WindowSampler(source, config.window, seed)
         self.config = config
         self.epoch = 0

@@ -23,9 +23,9 @@ never mixes clips made differently.
 Shards (``shard=(i, n)``) take a stable hash share of the videos and use their own temp folder,
 so shards may run at the same time on one output folder.
 
-Optional sync correction (``SyncConfig.weights``: an evaluation SyncNet, e.g. the original
+Optional sync correction (``OffsetCheckConfig.weights``: an evaluation SyncNet, e.g. the original
 ``syncnet_v2.model``): each segment's offset and confidence are measured as LSE does
-(``metrics.sync_scores`` on the crops, offsets within ±``max_offset`` frames); a segment whose
+(``metrics.lse_scores`` on the crops, offsets within ±``max_offset`` frames); a segment whose
 confidence is below ``min_confidence`` is dropped, otherwise it is shifted by the measured offset
 (``align``) so the stored frames and audio are in sync.
 """
@@ -33,6 +33,7 @@ confidence is below ``min_confidence`` is dropped, otherwise it is shifted by th
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -41,12 +42,20 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE, load_audio
+from ..checkpoints import load_model
 from ..config import from_dict, load_yaml, recipe_yaml, to_dict
-from ..errors import AttnWav2LipError, ConfigError
+from ..errors import AttnWav2LipError, ConfigError, MediaError
 from ..faces.factory import DetectorConfig
+from ..faces.geometry import crop_face
+from ..faces.scan import detect_frames
 from ..faces.scenes import SCENE_THRESHOLD
 from ..faces.tracking import TrackConfig
 from ..fileio import create_text_atomic
+from ..metrics.lse import lse_scores
+from ..metrics.scoring import resample_frames
+from ..progress import progress_bar
+from ..video import iter_frames, probe
 from .sources import VideoItem, find_videos, in_shard
 from .store import MANIFEST, VIDEOS, DatasetError, append_jsonl, clean_tmp, read_jsonl, write_clip
 
@@ -59,7 +68,7 @@ UNCOMPARED = frozenset({"detector.device"})  # where the detector runs, not what
 
 
 @dataclasses.dataclass(frozen=True)
-class SyncConfig:
+class OffsetCheckConfig:
     """Audio-video sync check. ``weights`` None = no check (LRS2 and LRS3 ship in sync)."""
 
     weights: str | None = None
@@ -77,7 +86,7 @@ class PreprocessConfig:
     track: TrackConfig = TrackConfig()
     scene_threshold: float = SCENE_THRESHOLD  # HSV-histogram distance that counts as a cut, as at inference
     min_frames: int = 16  # shortest clip kept: more than 3·T frames, the samplers' eligibility rule
-    sync: SyncConfig = SyncConfig()
+    sync: OffsetCheckConfig = OffsetCheckConfig()
 
     def __post_init__(self) -> None:
         if self.fps <= 0 or self.size < 8 or self.min_frames < 1:
@@ -85,7 +94,7 @@ class PreprocessConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class VideoResult:
+class VideoOutcome:
     """What happened to one video: ``status`` is "ok", "no_face", "unsynced" or "failed" (with ``reason``)."""
 
     key: str
@@ -110,8 +119,6 @@ def preprocess(
     segment failed the sync check), failed, skipped (done before), and clips written. Raises
     DatasetError when ``out`` was made with other settings.
     """
-    from tqdm import tqdm
-
     index, count = shard
     if not 0 <= index < count:
         raise ConfigError(f"shard {index}/{count}: expected 0 <= i < n")
@@ -124,7 +131,7 @@ def preprocess(
     todo = [v for v in find_videos(videos) if in_shard(v.key, index, count)]
     pending = [item for item in todo if item.key not in done]
     counts = {"ok": 0, "no_face": 0, "unsynced": 0, "failed": 0, "skipped": len(todo) - len(pending), "clips": 0}
-    bar = tqdm(total=len(pending), desc=f"preprocess {index}/{count}", unit="video", disable=not progress)
+    bar = progress_bar(show=progress, total=len(pending), desc=f"preprocess {index}/{count}", unit="video")
     for result in _run_all(pending, out, config, run, workers):
         append_jsonl(out / MANIFEST, result.clips)
         append_jsonl(out / VIDEOS, [{"video": result.key, "status": result.status, "clips": len(result.clips), "reason": result.reason}])
@@ -170,11 +177,10 @@ def _done(out: Path) -> set[str]:
     return {video for video, s in status.items() if s != "failed"}
 
 
-def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: str, workers: int) -> Iterator[VideoResult]:
+def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: str, workers: int) -> Iterator[VideoOutcome]:
     if workers <= 1:
         yield from (process_video(item, out, config, run) for item in items)
         return
-    import multiprocessing
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(process_video, item, out, config, run) for item in items]
@@ -182,27 +188,21 @@ def _run_all(items: list[VideoItem], out: Path, config: PreprocessConfig, run: s
             yield future.result()
 
 
-def process_video(item: VideoItem, out: Path, config: PreprocessConfig, run: str = "default") -> VideoResult:
+def process_video(item: VideoItem, out: Path, config: PreprocessConfig, run: str = "default") -> VideoOutcome:
     """Detect, track, cut and store one video; user-caused problems become a "failed" result."""
     try:
         clips, unsynced = _process(item, out, config, run)
     except AttnWav2LipError as exc:
-        return VideoResult(item.key, "failed", [], str(exc))
+        return VideoOutcome(item.key, "failed", [], str(exc))
     if clips:
-        return VideoResult(item.key, "ok", clips)
+        return VideoOutcome(item.key, "ok", clips)
     if unsynced:
-        return VideoResult(item.key, "unsynced", [], f"{unsynced} segment(s) below the sync confidence threshold")
-    return VideoResult(item.key, "no_face", [])
+        return VideoOutcome(item.key, "unsynced", [], f"{unsynced} segment(s) below the sync confidence threshold")
+    return VideoOutcome(item.key, "no_face", [])
 
 
 def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> tuple[list[dict], int]:
     """The clip records written for one video, and how many segments the sync check dropped."""
-    from ..audio import SAMPLE_RATE, load_audio
-    from ..errors import MediaError
-    from ..faces.geometry import crop_face
-    from ..faces.scan import detect_frames
-    from ..video import probe
-
     info = probe(item.path)
     if not info.has_video or info.is_image:
         raise MediaError(f"{item.path}: no video stream")
@@ -212,7 +212,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
 
     with config.detector.create() as detector:
         settings = detector.settings()
-        found = detect_frames(_frames(item.path, info.fps, config.fps), detector, batch_size=DETECT_BATCH,
+        found = detect_frames(_frames_at(item.path, info.fps, config.fps), detector, batch_size=DETECT_BATCH,
                               scene_threshold=config.scene_threshold)
     track = found.track(config.track)
     segments = _segments(track.present, found.cuts, config.min_frames)
@@ -223,7 +223,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
     owner = np.full(len(track), -1)
     for s, (a, b) in enumerate(segments):
         owner[a:b] = s
-    for k, frame in enumerate(_frames(item.path, info.fps, config.fps)):
+    for k, frame in enumerate(_frames_at(item.path, info.fps, config.fps)):
         if k < len(owner) and owner[k] >= 0:
             crops[owner[k]].append(crop_face(frame, track.boxes[k], config.size))
 
@@ -237,7 +237,7 @@ def _process(item: VideoItem, out: Path, config: PreprocessConfig, run: str) -> 
         frames = np.stack(faces)
         sync = {}
         if evaluator is not None:
-            scores = _sync_scores(frames, audio, evaluator, config.sync)
+            scores = _measure_offset(frames, audio, evaluator, config.sync)
             if scores is None or scores.lse_c < config.sync.min_confidence:
                 unsynced += 1
                 continue
@@ -277,29 +277,22 @@ def align(frames: np.ndarray, audio: np.ndarray, offset: int, samples_per_frame:
     return frames, audio[-offset * samples_per_frame :]
 
 
-def _evaluator(config: SyncConfig) -> SyncEvaluator | None:
+def _evaluator(config: OffsetCheckConfig) -> SyncEvaluator | None:
     if config.weights is None:
         return None
-    from ..checkpoints import load_model
 
     return load_model(config.weights, kind="evaluator")
 
 
-def _sync_scores(frames: np.ndarray, audio: np.ndarray, evaluator: SyncEvaluator, config: SyncConfig) -> SyncScores | None:
+def _measure_offset(frames: np.ndarray, audio: np.ndarray, evaluator: SyncEvaluator, config: OffsetCheckConfig) -> SyncScores | None:
     """LSE offset and confidence of one segment; None when it is too short to score."""
-    from ..errors import MediaError
-    from ..metrics.lse import sync_scores
-
     try:
-        return sync_scores(frames, audio, evaluator, vshift=config.max_offset)
+        return lse_scores(frames, audio, evaluator, vshift=config.max_offset)
     except MediaError:
         return None
 
 
-def _frames(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
-    from ..metrics.scoring import resample_frames
-    from ..video import iter_frames
-
+def _frames_at(path: Path, source_fps: float, fps: float) -> Iterator[np.ndarray]:
     return resample_frames(iter_frames(path), source_fps, fps)
 
 

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Literal, Protocol, Sequence
 
 import numpy as np
 
 from ..audio import MEL_WINDOW, mel_window_starts
+from ..config import check_choices
+from ..errors import ConfigError
 from .store import DatasetError
 
 MAX_DRAWS = 100  # clips tried before a draw gives up (only when almost no clip has a valid window)
-REFERENCES: tuple[str, ...] = ("window", "rendered")
+ReferenceSource = Literal["window", "rendered"]
 
 
 class ClipData(Protocol):
@@ -82,7 +84,7 @@ class WindowConfig:
 
     window: int = 5
     mel_offset: int = -1
-    reference: str = "window"
+    reference: ReferenceSource = "window"
     reference_gap: tuple[int, int] | None = None
     warmup_clips: int = 0
     warmup_epochs: int = 0
@@ -90,21 +92,20 @@ class WindowConfig:
 
     def __post_init__(self) -> None:
         if self.window < 1:
-            raise ValueError(f"window must be >= 1, got {self.window}")
-        if self.reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {'|'.join(REFERENCES)}, got {self.reference!r}")
+            raise ConfigError(f"window must be >= 1, got {self.window}")
+        check_choices(self)
         if self.reference == "rendered" and self.reference_gap is not None:
-            raise ValueError("reference_gap applies to window references only, not to rendered ones")
+            raise ConfigError("reference_gap applies to window references only, not to rendered ones")
         if self.warmup_clips < 0 or self.warmup_epochs < 0 or self.warmup_stages < 1:
-            raise ValueError(f"warmup_clips and warmup_epochs must be >= 0 and warmup_stages >= 1, got "
+            raise ConfigError(f"warmup_clips and warmup_epochs must be >= 0 and warmup_stages >= 1, got "
                              f"{self.warmup_clips}, {self.warmup_epochs}, {self.warmup_stages}")
         if bool(self.warmup_clips) != bool(self.warmup_epochs) or (self.warmup_stages > 1 and not self.warmup_clips):
-            raise ValueError(f"a warm-up needs warmup_clips and warmup_epochs both > 0 (warmup_stages with them), got "
+            raise ConfigError(f"a warm-up needs warmup_clips and warmup_epochs both > 0 (warmup_stages with them), got "
                              f"{self.warmup_clips}, {self.warmup_epochs}, {self.warmup_stages}")
         if self.reference_gap is not None:
             lo, hi = self.reference_gap
             if not 1 <= lo <= hi:
-                raise ValueError(f"reference_gap must be [lo, hi] with 1 <= lo <= hi, got {list(self.reference_gap)}")
+                raise ConfigError(f"reference_gap must be [lo, hi] with 1 <= lo <= hi, got {list(self.reference_gap)}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from ..synth.corpus import read_corpus_manifest
 from ..video import VIDEO_SUFFIXES
 from .store import DatasetError
 
@@ -100,9 +101,7 @@ def _lrs3(root: Path) -> list[VideoItem]:
 
 
 def _synthtalk(root: Path) -> list[VideoItem]:
-    from ..synth.corpus import read_manifest
-
     try:
-        return [VideoItem(str(r["id"]), root / r["video"], str(r["split"])) for r in read_manifest(root)]
+        return [VideoItem(str(r["id"]), root / r["video"], str(r["split"])) for r in read_corpus_manifest(root)]
     except (KeyError, TypeError):
         raise DatasetError(f"{root / 'manifest.jsonl'}: expected SynthTalk records with id, video and split") from None

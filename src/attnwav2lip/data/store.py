@@ -30,13 +30,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE, melspectrogram
 from ..errors import AttnWav2LipError
 
 MANIFEST = "manifest.jsonl"
 VIDEOS = "videos.jsonl"
 CLIPS = "clips"
 TMP = ".tmp"
-REFERENCES = "references.npy"  # optional: the frames rendered with another mouth (attnwav2lip.synth.references)
+REFERENCES = "references.npy"  # optional: the frames rendered with another mouth (attnwav2lip.data.rendered_references)
 
 
 class DatasetError(AttnWav2LipError):
@@ -55,7 +56,7 @@ class ClipRecord:
     faces: int | None = None  # frames with a face (not placeholders); None in older stores: all of them
 
 
-def read_manifest(root: str | os.PathLike[str], split: str | None = None) -> list[ClipRecord]:
+def read_clip_manifest(root: str | os.PathLike[str], split: str | None = None) -> list[ClipRecord]:
     """Complete clips of a store (optionally of one split), in first-listed order; last record wins."""
     path = Path(root) / MANIFEST
     if not path.is_file():
@@ -126,8 +127,6 @@ def write_clip(
     into meta.json, ``arrays`` are saved as ``<name>.npy`` (e.g. the per-frame boxes). An existing
     folder of the same id (left by a crash before its manifest entry) is replaced.
     """
-    from ..audio import SAMPLE_RATE, melspectrogram
-
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[3] != 3 or frames.shape[1] != frames.shape[2]:
         raise ValueError(f"frames must be uint8 (N, S, S, 3), got {frames.dtype} {frames.shape}")
@@ -215,7 +214,7 @@ class ClipStore:
 
     def __init__(self, root: str | os.PathLike[str], split: str | None = None) -> None:
         self.root = Path(root)
-        self.records = read_manifest(self.root, split)
+        self.records = read_clip_manifest(self.root, split)
         if not self.records:
             raise DatasetError(f"{self.root / MANIFEST}: no clips" + (f" in split {split!r}" if split else ""))
 

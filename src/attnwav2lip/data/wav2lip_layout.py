@@ -19,7 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import MANIFEST, DatasetError, append_jsonl, clean_tmp, read_manifest, write_clip
+from ..audio import load_audio, melspectrogram
+from ..errors import MediaError
+from ..fileio import atomic_path
+from ..progress import progress_of
+from .store import MANIFEST, DatasetError, append_jsonl, clean_tmp, read_clip_manifest, write_clip
 
 FPS = 25.0
 
@@ -53,8 +57,6 @@ def read_crop(path: Path, size: int) -> np.ndarray:
 
 def clip_mel(folder: Path) -> np.ndarray:
     """The mel of a clip's ``audio.wav`` (computed once per clip, never per sample)."""
-    from ..audio import load_audio, melspectrogram
-
     return melspectrogram(load_audio(folder / "audio.wav"))
 
 
@@ -128,7 +130,6 @@ class Wav2LipLayout:
             mel = self._mels[index] = np.load(path)
             return mel
         mel = clip_mel(folder)
-        from ..fileio import atomic_path
 
         self.mel_cache.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -152,23 +153,18 @@ def convert_wav2lip(
     skipped, but a missing root or no filelist at all is a DatasetError. Returns counts:
     converted, skipped (already listed), empty (no jpgs or no audio).
     """
-    from tqdm import tqdm
-
-    from ..audio import load_audio
-    from ..errors import MediaError
-
     lists = Path(filelists) if filelists is not None else Path(root) / "filelists"
     _check_source(_original_root(root), lists, splits)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clean_tmp(out, "convert")
-    done = {r.id for r in read_manifest(out)} if (out / MANIFEST).is_file() else set()
+    done = {r.id for r in read_clip_manifest(out)} if (out / MANIFEST).is_file() else set()
     counts = {"converted": 0, "skipped": 0, "empty": 0}
     for split in splits:
         if not (lists / f"{split}.txt").is_file():
             continue
         layout = Wav2LipLayout(root, split, filelists=lists, size=size)
-        for key, ids in tqdm(list(zip(layout.keys, layout.ids)), desc=f"convert {split}", disable=not progress):
+        for key, ids in progress_of(list(zip(layout.keys, layout.ids)), show=progress, desc=f"convert {split}"):
             if key in done:
                 counts["skipped"] += 1
                 continue

@@ -47,6 +47,7 @@ from .cache import DetectionCache, content_digest, default_cache_dir, detect_vid
 from .detection import Detections, Detector
 from .factory import DetectorConfig, create_detector
 from .geometry import (
+    FACE_SIZE,
     crop_face,
     crop_faces,
     lip_polygon,
@@ -69,7 +70,7 @@ _BACKENDS = {
 }
 
 __all__ = [
-    "SCENE_THRESHOLD", "BoxAdjust", "DetectionCache", "Detections", "Detector", "DetectorConfig", "FaceTrack",
+    "FACE_SIZE", "SCENE_THRESHOLD", "BoxAdjust", "DetectionCache", "Detections", "Detector", "DetectorConfig", "FaceTrack",
     "FrameTransform", "SceneCutDetector", "TrackConfig", "VideoDetections", "clip_boxes",
     "content_digest", "create_detector", "crop_face", "crop_faces", "default_cache_dir",
     "detect_frames", "detect_video", "iou_matrix", "lip_polygon", "lower_face_mask", "lower_face_polygon",

@@ -106,3 +106,9 @@ def merge_overlapping(boxes: np.ndarray, scores: np.ndarray, threshold: float = 
                 continue
         keep.append(int(i))
     return np.array(keep, dtype=np.int64)
+
+
+def lower_face(boxes: np.ndarray) -> np.ndarray:
+    """The lower half of each face box (x1, y1, x2, y2): the region the generator rewrites."""
+    x1, y1, x2, y2 = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).T
+    return np.stack([x1, (y1 + y2) / 2, x2, y2], axis=1)

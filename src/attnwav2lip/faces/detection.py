@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import ConfigError
 from .boxes import BoxAdjust, as_boxes
 
 
@@ -87,7 +88,7 @@ class Detector(abc.ABC):
 
     def __init__(self, *, max_side: int | None = 640) -> None:
         if max_side is not None and max_side < 32:
-            raise ValueError(f"max_side must be >= 32 or None, got {max_side}")
+            raise ConfigError(f"max_side must be >= 32 or None, got {max_side}")
         self.max_side = max_side
 
     def detect(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[Detections]:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ..errors import ConfigError, DependencyError
 from .detection import Detector
+from .haar import HaarDetector
+from .mediapipe_backend import MediaPipeDetector
 
-DETECTORS = ("auto", "mediapipe", "haar", "s3fd")
+DetectorName = Literal["auto", "mediapipe", "haar", "s3fd"]
+DETECTORS: tuple[str, ...] = get_args(DetectorName)
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     """Detector choice and options (YAML-friendly). Options a backend does not use are ignored."""
 
-    name: str = "auto"
+    name: DetectorName = "auto"
     max_side: int | None = 640
     model: str = "full"  # mediapipe: "full" range (any face size) or "short" (close-ups, faster)
     min_score: float = 0.5  # mediapipe / s3fd confidence threshold
@@ -47,12 +50,8 @@ def create_detector(name: str = "auto", **options: Any) -> Detector:
             warnings.warn(f"falling back to OpenCV's Haar face detector (no landmarks): {exc}", stacklevel=2)
             return create_detector("haar", **{k: v for k, v in options.items() if k == "max_side"})
     if name == "mediapipe":
-        from .mediapipe_backend import MediaPipeDetector
-
         return MediaPipeDetector(**options)
     if name == "haar":
-        from .haar import HaarDetector
-
         return HaarDetector(**options)
     if name == "s3fd":
         if options.get("weights") is None:

@@ -16,10 +16,11 @@ _OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 37
 _NOSE_TIP, _SUBNASALE = 1, 2
 # Outer lip contour of the mesh, in order around the mouth (mediapipe's FACEMESH_LIPS outer ring).
 _OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+FACE_SIZE = 96  # the generator's face crops are FACE_SIZE x FACE_SIZE pixels
 _MASK_SIDE = 128  # masks are drawn and blurred at most this wide, then resized to the box
 
 
-def crop_face(frame: np.ndarray, box: np.ndarray, size: int = 96) -> np.ndarray:
+def crop_face(frame: np.ndarray, box: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
     """``frame[y1:y2, x1:x2]`` (box truncated to integers, clipped) resized bilinearly to size x size."""
     import cv2
 
@@ -27,7 +28,7 @@ def crop_face(frame: np.ndarray, box: np.ndarray, size: int = 96) -> np.ndarray:
     return cv2.resize(frame[y1:y2, x1:x2], (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = 96) -> np.ndarray:
+def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
     """Crop one box per frame: (N, H, W, 3) and (N, 4) -> (N, size, size, 3) uint8."""
     return np.stack([crop_face(f, b, size) for f, b in zip(frames, boxes)])
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DependencyError
+from ..errors import ConfigError, DependencyError
 from .boxes import BoxAdjust, merge_overlapping
 from .detection import Detections, Detector
 
@@ -59,9 +59,9 @@ class MediaPipeDetector(Detector):
     ) -> None:
         super().__init__(max_side=max_side)
         if model not in _ADJUST:
-            raise ValueError(f"model must be one of {sorted(_ADJUST)}, got {model!r}")
+            raise ConfigError(f"model must be one of {sorted(_ADJUST)}, got {model!r}")
         if tiles not in _TILES:
-            raise ValueError(f"tiles must be one of {', '.join(_TILES)}, got {tiles!r}")
+            raise ConfigError(f"tiles must be one of {', '.join(_TILES)}, got {tiles!r}")
         solutions = import_solutions()
         self.model = model
         self.min_score = min_score

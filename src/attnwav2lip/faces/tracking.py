@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import ConfigError
 from .boxes import areas, clip_boxes, iou_matrix, pad_boxes
 from .detection import Detections
 
@@ -33,9 +34,9 @@ class TrackConfig:
         if self.box is not None:
             object.__setattr__(self, "box", tuple(float(v) for v in self.box))
         if self.max_gap < 0 or self.speaker < 0 or self.smooth < 0:
-            raise ValueError("max_gap, speaker and smooth must be >= 0")
+            raise ConfigError("max_gap, speaker and smooth must be >= 0")
         if len(self.pads) != 4 or (self.box is not None and len(self.box) != 4):
-            raise ValueError("pads and box need 4 values")
+            raise ConfigError("pads and box need 4 values")
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
@@ -154,17 +155,17 @@ def _select(tracks: list[_Track], detections: Sequence[Detections], config: Trac
             continue
         first = ranked[config.speaker]
         chosen.append(first)
-        taken = dict(zip(first.frames, _boxes(first, detections)))
+        taken = dict(zip(first.frames, _track_boxes(first, detections)))
         order = sorted(taken)  # chosen frames, for nearest-frame lookups
         for track in ranked[config.speaker + 1 :]:
             if _continues(track, taken, order, detections, config.iou_threshold):
                 chosen.append(track)
-                taken.update(zip(track.frames, _boxes(track, detections)))
+                taken.update(zip(track.frames, _track_boxes(track, detections)))
                 order = sorted(taken)
     return chosen
 
 
-def _boxes(track: _Track, detections: Sequence[Detections]) -> list[np.ndarray]:
+def _track_boxes(track: _Track, detections: Sequence[Detections]) -> list[np.ndarray]:
     return [detections[f].boxes[i] for f, i in zip(track.frames, track.indices)]
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class FrameTransform:
@@ -26,9 +28,9 @@ class FrameTransform:
         # YAML and JSON give lists; keep the frozen transform hashable (cache keys, sets).
         object.__setattr__(self, "crop", tuple(self.crop))
         if self.resize_factor < 1:
-            raise ValueError(f"resize_factor must be >= 1, got {self.resize_factor}")
+            raise ConfigError(f"resize_factor must be >= 1, got {self.resize_factor}")
         if len(self.crop) != 4:
-            raise ValueError("crop needs 4 values: top, bottom, left, right")
+            raise ConfigError("crop needs 4 values: top, bottom, left, right")
 
     @property
     def identity(self) -> bool:

@@ -1,6 +1,6 @@
 """Evaluation: LSE-D / LSE-C as the field computes them, protocols, ground-truth metrics.
 
-- ``lse``: ``sync_scores`` (syncnet_python's per-video scoring) and ``SyncScores``.
+- ``lse``: ``lse_scores`` (syncnet_python's per-video scoring) and ``SyncScores``.
 - ``jpeg``: the JPEG round trip hidden in published numbers.
 - ``scoring`` / ``wild``: video files to scores (LRS protocol; in-the-wild face tracks + crop).
 - ``protocols``: Wav2Lip's pair lists and the paper's random pairing.
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from .ground_truth import RegionMetrics, mouth_metrics
 from .jpeg import jpeg_roundtrip
-from .lse import SyncEvaluator, SyncScores, scores_from_embeddings, sync_scores
+from .lse import SyncEvaluator, SyncScores, lse_scores, scores_from_embeddings
+
+sync_scores = lse_scores  # the first release's name, kept for ``from attnwav2lip import sync_scores``
 
 __all__ = [
     "RegionMetrics", "SyncEvaluator", "SyncScores", "jpeg_roundtrip", "mouth_metrics",
-    "scores_from_embeddings", "sync_scores",
+    "lse_scores", "scores_from_embeddings", "sync_scores",
 ]  # fmt: skip

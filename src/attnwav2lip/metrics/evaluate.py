@@ -1,5 +1,5 @@
-"""The evaluation runs behind ``attnwav2lip evaluate``: score a set, generate and score a test
-list, compare two sets, draw pairs.
+"""The scoring runs behind ``attnwav2lip evaluate``: score a set of videos, compare two sets, draw
+pairs (generating a test list first is ``attnwav2lip.evaluation.lrs_generation``).
 
 Each run writes its tables into one folder and returns what it wrote, so the CLI stays a thin
 layer and notebooks get the same files.
@@ -7,25 +7,27 @@ layer and notebooks get the same files.
 
 from __future__ import annotations
 
+import csv
+import functools
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..errors import AttnWav2LipError, ConfigError, MediaError
-from .protocols import ListOrder, Pair, random_pairing, read_pair_list, resolve_media, write_pair_list
+from ..checkpoints import load_model
+from ..errors import ConfigError, MediaError
+from ..faces import DetectorConfig
+from ..progress import progress_of
+from ..video import probe
+from .protocols import Pair, random_pairing, write_pair_list
 from .results import compare_results, read_results_csv, write_comparison, write_summary
-from .scoring import ScoringOptions, VideoResult, collect_videos, lrs_scorer, score_files
+from .scoring import ScoringOptions, collect_videos, lrs_scorer, score_files
 from .stats import PairedDifference, Summary
 from .wild import WildConfig, wild_scorer
 
-if TYPE_CHECKING:
-    from ..faces import DetectorConfig
-    from ..inference import SyncOptions
 
 LRS_PROTOCOL = "LRS (whole frames resized to 224x224, no face crop)"
 WILD_PROTOCOL = "in the wild (face tracks, syncnet_python crop, one row per track)"
-# the clause of a protocol line that says how --test-list made the videos (see ``_describe``)
+# the clause of a protocol line that says how --test-list made the videos (see ``describe_protocol``)
 _GENERATION = re.compile(r", generated from .+?(?=(?:, JPEG round trip)?, vshift -?\d+$)")
 
 
@@ -44,7 +46,7 @@ def evaluate_videos(
     out_dir: str | os.PathLike[str],
     options: ScoringOptions = ScoringOptions(),
     *,
-    wild: "DetectorConfig | None" = None,
+    wild: DetectorConfig | None = None,
     wild_config: WildConfig = WildConfig(),
     label: str | None = None,
     name: str = "scores",
@@ -57,11 +59,9 @@ def evaluate_videos(
     protocol (face tracks, syncnet crop; one row per track). Writes ``<name>.csv``,
     ``<name>_summary.csv`` and ``<name>_summary.md`` into ``out_dir``.
     """
-    from ..checkpoints import load_model
-
     items = collect_videos(source)
     evaluator = load_model(checkpoint, kind="evaluator", device=device)
-    bar = _progress_bar("scoring") if progress else None
+    bar = functools.partial(progress_of, desc="scoring", unit="video") if progress else None
     if wild is None:
         results = score_files(items, lrs_scorer(evaluator, options), bar)
         protocol = LRS_PROTOCOL
@@ -70,54 +70,8 @@ def evaluate_videos(
             results = score_files(items, wild_scorer(evaluator, detector, options, wild_config), bar)
         protocol = f"{WILD_PROTOCOL}, {wild.name} detector, tracks > {wild_config.min_track} frames"
     return write_summary(
-        _folder(out_dir), results, label or evaluator_label(checkpoint), _describe(protocol, options), name
+        output_folder(out_dir), results, label or evaluator_label(checkpoint), describe_protocol(protocol, options), name
     )
-
-
-def evaluate_generator(
-    checkpoint: str | os.PathLike[str] | None,
-    test_list: str | os.PathLike[str],
-    evaluator_checkpoint: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str],
-    options: ScoringOptions = ScoringOptions(),
-    *,
-    data_root: str | os.PathLike[str] | None = None,
-    order: ListOrder | None = None,
-    sync_options: "SyncOptions | None" = None,
-    label: str | None = None,
-    name: str = "scores",
-    device: str = "cpu",
-    progress: bool = True,
-) -> Summary:
-    """Generate every pair of a test list with ``LipSyncer``, then score the results (LRS protocol).
-
-    Output ``<out_dir>/videos/<line index>.mp4`` as Wav2Lip's ``gen_videos_from_filelist.py``;
-    each is scored against its pair's original audio file (not the re-encoded AAC track). A pair
-    that cannot be generated (missing file, no face, ...) becomes an error row. ``device`` runs the
-    generator too (unless ``sync_options`` is given), so ``--device cpu`` never reaches a GPU.
-    """
-    from ..checkpoints import load_model
-    from ..inference import LipSyncer, SyncOptions
-
-    pairs = read_pair_list(test_list, order)
-    root = Path(data_root) if data_root is not None else Path(test_list).parent
-    videos = _folder(Path(out_dir) / "videos")
-    syncer = LipSyncer(checkpoint, sync_options or SyncOptions(progress=False, device=device, precision="fp32"))
-    evaluator = load_model(evaluator_checkpoint, kind="evaluator", device=device)
-    scorer = lrs_scorer(evaluator, options)
-    results: list[VideoResult] = []
-    for index, pair in enumerate(_progress_bar("generating + scoring")(pairs) if progress else pairs):
-        target = videos / f"{index}.mp4"
-        try:
-            audio = resolve_media(pair.audio, root)
-            syncer.sync(resolve_media(pair.video, root), audio, target)
-        except AttnWav2LipError as exc:
-            results.append(VideoResult(str(target), error=str(exc)))
-            continue
-        results += score_files([(target, audio)], scorer)
-    generator = Path(checkpoint).name if checkpoint else "the built-in generator"
-    protocol = _describe(f"{LRS_PROTOCOL}, generated from {Path(test_list).name} with {generator}", options)
-    return write_summary(_folder(out_dir), results, label or evaluator_label(evaluator_checkpoint), protocol, name)
 
 
 def compare_result_files(
@@ -150,7 +104,7 @@ def compare_result_files(
     if len(protocols) == 2 and protocols[0] != protocols[1]:
         raise ConfigError(f"{first} and {second} were scored differently ({protocols[0]!r} vs {protocols[1]!r}); never compare them")
     diffs = compare_results(read_results_csv(first), read_results_csv(second), num_resamples, seed)
-    write_comparison(_folder(out_dir), diffs, label, _run_names(first, second))
+    write_comparison(output_folder(out_dir), diffs, label, _run_names(first, second))
     return label, diffs
 
 
@@ -174,8 +128,6 @@ def _run_names(first: str | os.PathLike[str], second: str | os.PathLike[str]) ->
 
 def _summary_row(results_csv: str | os.PathLike[str]) -> dict[str, str] | None:
     """The row of the summary ``write_summary`` put beside a per-video CSV, if any."""
-    import csv
-
     path = Path(results_csv)
     summary = path.with_name(f"{path.stem}_summary.csv")
     if not summary.is_file():
@@ -192,8 +144,6 @@ def draw_random_pairs(folder: str | os.PathLike[str], out_list: str | os.PathLik
     audio first (Wav2Lip's format), or video first when ``out_list`` has a ReSyncED name
     (``random_pairs.txt``), so that reading it back gives the same pairs.
     """
-    from ..video import probe
-
     durations = {path.name: probe(path).duration for path, _ in collect_videos(folder)}
     pairs = random_pairing(durations, seed)
     if not pairs:
@@ -202,7 +152,7 @@ def draw_random_pairs(folder: str | os.PathLike[str], out_list: str | os.PathLik
     return pairs
 
 
-def _folder(path: str | os.PathLike[str]) -> Path:
+def output_folder(path: str | os.PathLike[str]) -> Path:
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -211,12 +161,6 @@ def _folder(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def _describe(protocol: str, options: ScoringOptions) -> str:
+def describe_protocol(protocol: str, options: ScoringOptions) -> str:
     """The protocol line of a summary: what was scored and how."""
     return protocol + (", JPEG round trip" if options.jpeg_roundtrip else "") + f", vshift {options.vshift}"
-
-
-def _progress_bar(desc: str) -> Callable[[Iterable], Iterable]:
-    from tqdm import tqdm
-
-    return lambda items: tqdm(items, desc=desc, unit="video", dynamic_ncols=True)

@@ -58,10 +58,10 @@ def region_l1(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[int, i
 def _regions(pred: np.ndarray, true: np.ndarray, box: np.ndarray | tuple[int, int, int, int] | None
              ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Per frame, the generated and true pixels inside the frame's box, as float64."""
-    pred, true = _frames(pred), _frames(true)
+    pred, true = _as_frame_batch(pred), _as_frame_batch(true)
     if pred.shape != true.shape:
         raise ValueError(f"generated and true frames differ in shape: {pred.shape} vs {true.shape}")
-    for p, t, (x1, y1, x2, y2) in zip(pred, true, _boxes(box, pred.shape)):
+    for p, t, (x1, y1, x2, y2) in zip(pred, true, _region_boxes(box, pred.shape)):
         yield p[y1:y2, x1:x2].astype(np.float64), t[y1:y2, x1:x2].astype(np.float64)
 
 
@@ -86,7 +86,7 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     return float(np.mean(values))
 
 
-def _frames(frames: np.ndarray) -> np.ndarray:
+def _as_frame_batch(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.ndim == 3:
         frames = frames[None]
@@ -95,7 +95,7 @@ def _frames(frames: np.ndarray) -> np.ndarray:
     return frames
 
 
-def _boxes(box: np.ndarray | tuple[int, int, int, int] | None, shape: tuple[int, ...]) -> np.ndarray:
+def _region_boxes(box: np.ndarray | tuple[int, int, int, int] | None, shape: tuple[int, ...]) -> np.ndarray:
     n, height, width = shape[:3]
     if box is None:
         return np.tile([0, 0, width, height], (n, 1))

@@ -16,13 +16,14 @@ The loops of the original are vectorised here; tests compare against a literal t
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from ..errors import MediaError
+from ..eval_mode import eval_mode
+from .jpeg import jpeg_roundtrip as roundtrip
 
 if TYPE_CHECKING:
     import torch
@@ -125,7 +126,7 @@ def scores_from_embeddings(video_feat: "torch.Tensor", audio_feat: "torch.Tensor
     )
 
 
-def sync_scores(
+def lse_scores(
     frames: np.ndarray,
     audio: np.ndarray,
     evaluator: SyncEvaluator,
@@ -152,8 +153,6 @@ def sync_scores(
     pcm = to_pcm16(audio)
     num_windows = count_windows(len(frames), len(pcm))
     if jpeg_roundtrip:
-        from .jpeg import jpeg_roundtrip as roundtrip
-
         frames = roundtrip(frames)
     video_feat, audio_feat = embed_windows(frames, mfcc_matrix(pcm), evaluator, num_windows, batch_size)
     return scores_from_embeddings(video_feat, audio_feat, vshift)
@@ -172,7 +171,7 @@ def embed_windows(
     device = _device_of(evaluator)
     cct = torch.from_numpy(mfcc)
     video_out, audio_out = [], []
-    with torch.inference_mode(), _eval_mode(evaluator):
+    with torch.inference_mode(), eval_mode(evaluator):
         for start in range(0, num_windows, batch_size):
             stop = min(num_windows, start + batch_size)
             clip = torch.from_numpy(_resized(frames[start : stop + WINDOW_FRAMES - 1])).permute(3, 0, 1, 2).float()
@@ -183,18 +182,6 @@ def embed_windows(
             video_out.append(evaluator.forward_video(video.to(device)).float().cpu())
             audio_out.append(evaluator.forward_audio(audio.to(device)).float().cpu())
     return torch.cat(video_out), torch.cat(audio_out)
-
-
-@contextlib.contextmanager
-def _eval_mode(evaluator: SyncEvaluator) -> Iterator[None]:
-    was_training = getattr(evaluator, "training", False)
-    if hasattr(evaluator, "eval"):
-        evaluator.eval()
-    try:
-        yield
-    finally:
-        if was_training:
-            evaluator.train()
 
 
 def resize_frame(frame: np.ndarray) -> np.ndarray:

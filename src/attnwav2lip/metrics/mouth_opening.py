@@ -4,7 +4,7 @@ SynthTalk knows every rendered mouth's parameters, but a generated video has onl
 "does the generated mouth open when the truth opens, and stay shut in silence?" we need one
 number per frame read off the frames. The estimator here is deliberately simple:
 
-1. Region: a narrow strip through the middle of the lower face (``mouth_box``), where the lips'
+1. Region: a narrow strip through the middle of the lower face (``opening_strips``), where the lips'
    opening is tallest and the cheeks, nostrils and background stay out.
 2. Redness ``(R - G) / (R + 1)``, its median over the strip's columns in each row (stubble and
    camera noise average out). Lips, the dark-red cavity and the tongue are redder than any skin
@@ -25,9 +25,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..synth.corpus import load_truth, read_corpus_manifest
+from ..synth.truth import clip_scene, rendered_opening, static_face_boxes
+from ..video import iter_frames
 
 #: redness above the region's median that counts as lip, cavity or tongue
 THRESHOLD = 0.14
@@ -36,7 +41,7 @@ STRIP_COLUMNS = (0.4, 0.6)
 STRIP_ROWS = (0.5, 1.0)
 
 
-def mouth_box(face_boxes: np.ndarray) -> np.ndarray:
+def opening_strips(face_boxes: np.ndarray) -> np.ndarray:
     """(N, 4) x1, y1, x2, y2: the strip of each face box (x1, y1, x2, y2) the estimator reads.
 
     Use face boxes that do not follow the jaw (SynthTalk's pose-only boxes), or the region
@@ -51,7 +56,7 @@ def mouth_box(face_boxes: np.ndarray) -> np.ndarray:
 def mouth_opening(frames: np.ndarray, boxes: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """(N,) float: the lip-coloured vertical extent in each frame's ``boxes`` strip / the strip's height.
 
-    ``frames``: uint8 (N, H, W, 3) RGB; ``boxes``: (N, 4) or (4,) strips from ``mouth_box``.
+    ``frames``: uint8 (N, H, W, 3) RGB; ``boxes``: (N, 4) or (4,) strips from ``opening_strips``.
     A frame whose strip holds no lip-coloured pixel scores 0.
     """
     frames = np.asarray(frames)
@@ -82,19 +87,6 @@ def _lip_extent(region: np.ndarray, threshold: float) -> float:
     return float(lip[-1] - lip[0] + 1) if len(lip) else 0.0
 
 
-def rendered_opening(mouth: np.ndarray) -> np.ndarray:
-    """(N,) the opening SynthTalk drew for mouth parameters (N, 6): ``open * (1 - press)``.
-
-    The renderer drops the jaw and parts the lips in proportion to exactly this product
-    (``synth.face.jaw_drop`` and ``mouth_contours``); pressed lips (p, b, m) stay shut whatever
-    ``open`` says.
-    """
-    from ..synth.mouth import OPEN, PRESS
-
-    track = np.asarray(mouth, dtype=np.float64)
-    return track[:, OPEN] * (1.0 - track[:, PRESS])
-
-
 def pearson(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """Pearson correlation; NaN when either side is constant (a mouth that never moves)."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -118,19 +110,13 @@ class OpeningCheck:
 
 def check_corpus(corpus: str, split: str = "test", limit: int | None = None) -> list[OpeningCheck]:
     """Run the estimator on the encoded videos of a SynthTalk split against their rendered openings."""
-    from pathlib import Path
-
-    from ..synth.corpus import load_truth, read_manifest
-    from ..video import iter_frames
-    from .synthtalk import clip_scene, static_face_boxes
-
-    records = [r for r in read_manifest(corpus) if r["split"] == split][:limit]
+    records = [r for r in read_corpus_manifest(corpus) if r["split"] == split][:limit]
     checks = []
     for record in records:
         truth = load_truth(corpus, record)
         identity, motion, size = clip_scene(truth)
         frames = np.stack(list(iter_frames(Path(corpus) / record["video"])))
-        estimate = mouth_opening(frames, mouth_box(static_face_boxes(identity, motion, size)))
+        estimate = mouth_opening(frames, opening_strips(static_face_boxes(identity, motion, size)))
         opening = rendered_opening(truth["mouth"])
         checks.append(OpeningCheck(record["id"], len(frames), pearson(estimate, opening), estimate, opening))
     return checks

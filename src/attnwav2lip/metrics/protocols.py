@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Mapping
 
 from ..errors import ConfigError, MediaError
+from ..fileio import write_text_atomic
 
 ListOrder = Literal["audio-video", "video-audio"]
 MEDIA_SUFFIX = ".mp4"
@@ -103,8 +104,6 @@ def write_pair_list(path: str | os.PathLike[str], pairs: list[Pair], order: List
     ``order`` defaults to what ``list_order`` infers from the name, so ``read_pair_list`` reads the
     file back unchanged: audio first (Wav2Lip's format), video first for a ReSyncED-style name.
     """
-    from ..fileio import write_text_atomic
-
     order = order or list_order(path)
     rows = [f"{p.audio} {p.video}" if order == "audio-video" else f"{p.video} {p.audio}" for p in pairs]
     write_text_atomic(path, "".join(row + "\n" for row in rows))

@@ -23,7 +23,7 @@ RESULT_FIELDS = tuple(f.name for f in fields(VideoResult))
 METRICS = ("lse_d", "lse_c")
 
 
-def _csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -33,7 +33,7 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def write_results_csv(path: str | os.PathLike[str], results: Sequence[VideoResult]) -> None:
     """One row per video: video, lse_d, lse_c, offset, num_windows, error."""
-    write_text_atomic(path, _csv_text(RESULT_FIELDS, [astuple(r) for r in results]))
+    write_text_atomic(path, csv_text(RESULT_FIELDS, [astuple(r) for r in results]))
 
 
 def read_results_csv(path: str | os.PathLike[str]) -> list[VideoResult]:
@@ -78,7 +78,7 @@ def write_summary(
         raise
     failed = sum(not r.ok for r in results)
     header = ["evaluator", "protocol", *(f.name for f in fields(Summary)), "failed"]
-    write_text_atomic(folder / f"{name}_summary.csv", _csv_text(header, [[label, protocol, *astuple(summary), failed]]))
+    write_text_atomic(folder / f"{name}_summary.csv", csv_text(header, [[label, protocol, *astuple(summary), failed]]))
     lines = [
         f"# LSE ({label})",
         "",
@@ -131,7 +131,7 @@ def write_comparison(
     folder = Path(folder)
     header = ["evaluator", "metric", "videos", "mean_difference", "ci_low", "ci_high", "confidence"]
     rows = [[label, d.metric, d.count, d.mean, d.low, d.high, d.confidence] for d in diffs]
-    write_text_atomic(folder / f"{name}.csv", _csv_text(header, rows))
+    write_text_atomic(folder / f"{name}.csv", csv_text(header, rows))
     lines = [
         f"# LSE ({label}): {names[1]} minus {names[0]}, paired per video",
         "",

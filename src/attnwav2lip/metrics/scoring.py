@@ -1,4 +1,4 @@
-"""Score video files: bring them to the scorer's 25 fps / 16 kHz, then run ``sync_scores``.
+"""Score video files: bring them to the scorer's 25 fps / 16 kHz, then run ``lse_scores``.
 
 The original re-encodes with ffmpeg (``-r 25``, ``-ar 16000``) through a shell; here everything is
 in-process (PyAV):
@@ -23,9 +23,11 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ..audio import load_audio
 from ..errors import AttnWav2LipError, MediaError
-from ..video import VIDEO_SUFFIXES
-from .lse import FPS, SyncEvaluator, SyncScores, resize_frame, sync_scores
+from ..video import VIDEO_SUFFIXES, iter_frames, probe
+from .jpeg import iter_jpeg_roundtrip
+from .lse import FPS, SyncEvaluator, SyncScores, resize_frame, lse_scores
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,6 @@ def resample_frames(frames: Iterable[np.ndarray], fps: float, target_fps: int = 
 
 def read_scoring_frames(path: str | os.PathLike[str], jpeg_roundtrip: bool = False) -> np.ndarray:
     """The frames the LRS protocol scores: 25 fps, whole frames, 224x224 RGB uint8 (N, 224, 224, 3)."""
-    from ..video import iter_frames, probe
-    from .jpeg import iter_jpeg_roundtrip
-
     frames: Iterable[np.ndarray] = resample_frames(iter_frames(path), probe(path).fps)
     if jpeg_roundtrip:
         frames = iter_jpeg_roundtrip(frames, FPS)
@@ -116,11 +115,9 @@ def score_file(
 
     Scoring a generated video against the original WAV avoids the offset an AAC re-encode can add.
     """
-    from ..audio import load_audio
-
     frames = read_scoring_frames(video, options.jpeg_roundtrip)
     samples = load_audio(audio if audio is not None else video)
-    return sync_scores(frames, samples, evaluator, options.vshift, options.batch_size)
+    return lse_scores(frames, samples, evaluator, options.vshift, options.batch_size)
 
 
 Scorer = Callable[[Path, "Path | None"], list[VideoResult]]

@@ -14,6 +14,8 @@ from typing import Hashable, Sequence
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -84,7 +86,7 @@ def paired_bootstrap(
     if first.ndim != 1 or first.shape != second.shape or len(first) == 0:
         raise ValueError(f"paired scores must be two equally long, non-empty sequences (got {first.shape} and {second.shape})")
     if num_resamples < 1:
-        raise ValueError(f"num_resamples must be at least 1, got {num_resamples}")
+        raise ConfigError(f"num_resamples must be at least 1, got {num_resamples}")
     diff = second - first
     if groups is not None and len(groups) != len(diff):
         raise ValueError(f"groups must label every pair: {len(groups)} labels for {len(diff)} pairs")

@@ -30,8 +30,11 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..audio import load_audio
 from ..errors import AttnWav2LipError, NoFaceError
-from .lse import INPUT_SIZE, SAMPLES_PER_FRAME, SyncEvaluator, sync_scores
+from ..faces import TrackConfig, detect_frames
+from ..video import iter_frames, probe
+from .lse import INPUT_SIZE, SAMPLES_PER_FRAME, SyncEvaluator, lse_scores
 from .scoring import Scorer, ScoringOptions, VideoResult, resample_frames
 
 if TYPE_CHECKING:
@@ -63,8 +66,6 @@ class FaceTrackSpan:
 
 def track_spans(found: "VideoDetections", config: WildConfig = WildConfig()) -> list[FaceTrackSpan]:
     """The face tracks that qualify for scoring: unbroken runs of the speaker's box within a scene."""
-    from ..faces import TrackConfig
-
     track = found.track(
         TrackConfig(iou_threshold=config.iou_threshold, max_gap=config.num_failed_det, smooth=1, pads=(0, 0, 0, 0))
     )
@@ -105,7 +106,7 @@ def syncnet_crop(frame: np.ndarray, s: float, x: float, y: float, crop_scale: fl
     return cv2.resize(face, (INPUT_SIZE, INPUT_SIZE))
 
 
-def crop_faces(frames: np.ndarray, boxes: np.ndarray, config: WildConfig = WildConfig()) -> np.ndarray:
+def syncnet_crops(frames: np.ndarray, boxes: np.ndarray, config: WildConfig = WildConfig()) -> np.ndarray:
     """(N, 224, 224, 3) crops of ``frames`` around their per-frame face ``boxes``, as ``crop_video`` takes them.
 
     For footage whose faces are known (SynthTalk renders them) without detection or tracking.
@@ -127,10 +128,6 @@ def score_wild_file(
 
     Raises NoFaceError when no track qualifies (no face, faces too small, or shots too short).
     """
-    from ..audio import load_audio
-    from ..faces import detect_frames
-    from ..video import iter_frames, probe
-
     fps = probe(video).fps
     found = detect_frames(resample_frames(iter_frames(video), fps), detector)
     spans = track_spans(found, config)
@@ -166,7 +163,7 @@ def score_tracks(
     for k, (span, frames) in enumerate(zip(spans, crops)):
         name = f"{video}#track{k}"
         try:
-            scores = sync_scores(
+            scores = lse_scores(
                 frames,
                 samples[span.start * SAMPLES_PER_FRAME : span.stop * SAMPLES_PER_FRAME],
                 evaluator,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .config import ATTENTION_KINDS
 
 
@@ -76,7 +77,7 @@ def make_attention(kind: str, channels: int, *, reduction: int = 16, min_hidden:
                    spatial_kernel: int = 7, spatial_norm: bool = False) -> nn.Module:
     """The attention module for ``kind`` in none|spatial|channel|both ("none" is a parameter-free identity)."""
     if kind not in ATTENTION_KINDS:
-        raise ValueError(f"attention kind must be one of {'|'.join(ATTENTION_KINDS)}, got {kind!r}")
+        raise ConfigError(f"attention kind must be one of {'|'.join(ATTENTION_KINDS)}, got {kind!r}")
     if kind == "none":
         return nn.Identity()
     channel = ChannelAttention(channels, channel_hidden(channels, reduction, min_hidden)) if kind in ("channel", "both") else None

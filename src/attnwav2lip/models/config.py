@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Literal, get_args
 
+from ..config import check_choices
 from ..errors import ConfigError
 
-ATTENTION_KINDS: tuple[str, ...] = ("none", "spatial", "channel", "both")
+AttentionKind = Literal["none", "spatial", "channel", "both"]
+ATTENTION_KINDS: tuple[str, ...] = get_args(AttentionKind)
 
 
 def scale_channels(channels: int, width: float) -> int:
@@ -43,7 +46,7 @@ class GeneratorConfig:
     """
 
     width: float = 1.0
-    attention: str = "both"  # AttnWav2Lip; "none" is the original Wav2Lip
+    attention: AttentionKind = "both"  # AttnWav2Lip; "none" is the original Wav2Lip
     reduction: int = 16
     min_hidden: int = 8
     spatial_kernel: int = 7
@@ -53,8 +56,7 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         _check_width(self.width)
-        if self.attention not in ATTENTION_KINDS:
-            raise ConfigError(f"attention must be one of {'|'.join(ATTENTION_KINDS)}, got {self.attention!r}")
+        check_choices(self)
         if self.reduction < 1 or self.min_hidden < 1:
             raise ConfigError(f"reduction and min_hidden must be >= 1, got {self.reduction}, {self.min_hidden}")
         if self.spatial_kernel not in (3, 7):

@@ -19,19 +19,25 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from ..config import load_recipe, save_recipe
 from ..errors import ConfigError
 from ..fileio import atomic_path, write_text_atomic
+from ..progress import progress_of
+from ..video import VideoWriter
+from .identity import sample_identity
+from .motion import sample_motion
+from .sentences import OPENERS, sentence
+from .speech import LANGUAGES, SAMPLE_RATE, VARIANTS, Utterance, pad_to, speak
+from .visemes import frame_phonemes, mouth_track
 
-if TYPE_CHECKING:
-    from .speech import Utterance
 
 SPLITS: tuple[str, ...] = ("train", "val", "test", "evaluator")
 TRUTH_SUFFIXES: tuple[str, ...] = (".wav", ".speech.json", ".mp4", ".npz")
@@ -93,9 +99,6 @@ def _assign_splits(n: int, shares: tuple[float, ...], rng: np.random.Generator) 
 
 def plan(config: CorpusConfig) -> list[ClipSpec]:
     """The clips of a corpus, deterministic for `config` (same seed, same plan)."""
-    from .sentences import sentence
-    from .speech import LANGUAGES, VARIANTS
-
     rng = np.random.default_rng([config.seed, 0xC0])
     n_identities = math.ceil(config.clips / config.clips_per_identity)
     identity_seeds = [int(s) for s in np.random.SeedSequence([config.seed, 0x1D]).generate_state(n_identities)]
@@ -135,8 +138,6 @@ def _first_clause(text: str) -> str:
     Without skipping the opener, every sentence that starts with one would be known by its opener
     alone: the evaluator split could never start with one, and its real first clause went unchecked.
     """
-    from .sentences import OPENERS
-
     opener, comma, rest = text.partition(", ")
     if comma and opener in OPENERS:
         text = rest
@@ -162,8 +163,6 @@ def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> 
     Stored speech is padded with silence (at least 0.15 s, and to `min_seconds`) up to a whole
     number of frames, so video and audio end together.
     """
-    from .speech import Utterance, pad_to, speak
-
     if paths[".wav"].is_file() and paths[".speech.json"].is_file():
         return Utterance.load(paths[".wav"], paths[".speech.json"])
     utt = speak(spec.text, spec.voice, rate=spec.rate, pitch=spec.pitch, pitch_range=spec.pitch_range,
@@ -177,15 +176,11 @@ def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> 
 def samples_for_frames(n_frames: int, fps: float) -> int:
     """Audio samples that end with frame ``n_frames``: rounded down, so ``frames_for_samples`` gives
     ``n_frames`` back at any fps (rounding up added a frame whenever 16000 / fps is fractional)."""
-    from .speech import SAMPLE_RATE
-
     return math.floor(n_frames * SAMPLE_RATE / fps + 1e-6)
 
 
 def frames_for_samples(samples: int, fps: float) -> int:
     """Video frames that cover ``samples`` audio samples."""
-    from .speech import SAMPLE_RATE
-
     return math.ceil(samples * fps / SAMPLE_RATE - 1e-6)
 
 
@@ -194,12 +189,7 @@ def make_clip(spec: ClipSpec, config: CorpusConfig, out: Path) -> dict[str, Any]
     paths = clip_paths(out, spec.id)
     if is_complete(out, spec.id):
         return _record(spec, config, out, paths)
-    from ..video import VideoWriter
-    from .identity import sample_identity
-    from .motion import sample_motion
     from .render import Renderer
-    from .speech import SAMPLE_RATE
-    from .visemes import frame_phonemes, mouth_track
 
     utt = _utterance(spec, config, paths)
     n_frames = frames_for_samples(len(utt.audio), config.fps)
@@ -222,9 +212,6 @@ def make_clip(spec: ClipSpec, config: CorpusConfig, out: Path) -> dict[str, Any]
 
 
 def _record(spec: ClipSpec, config: CorpusConfig, out: Path, paths: dict[str, Path]) -> dict[str, Any]:
-    from .identity import sample_identity
-    from .speech import SAMPLE_RATE
-
     with np.load(paths[".npz"]) as truth:
         frames = len(truth["mouth"])
     speech = json.loads(paths[".speech.json"].read_text(encoding="utf-8"))
@@ -255,7 +242,6 @@ def iter_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int 
     if workers <= 1:  # in the caller's process: its OpenCV settings are its own
         yield from map(_run, jobs)
         return
-    import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
         yield from pool.imap_unordered(_run, jobs)
@@ -264,8 +250,6 @@ def iter_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int 
 def write_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int = 1, progress: bool = True
                  ) -> list[dict[str, Any]]:
     """Generate (or complete) a corpus in `out`; writes corpus.yaml and manifest.jsonl, returns the records."""
-    from tqdm import tqdm
-
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     recipe = root / "corpus.yaml"
@@ -273,14 +257,14 @@ def write_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int
         raise ConfigError(f"{recipe}: this folder holds a corpus made with other settings; "
                           "use a new --out or the same settings to resume")
     save_recipe(config, recipe)
-    records = list(tqdm(iter_corpus(config, root, workers), total=config.clips, desc="synth", unit="clip",
-                        disable=not progress))
+    records = list(progress_of(iter_corpus(config, root, workers), show=progress, total=config.clips, desc="synth",
+                               unit="clip"))
     records.sort(key=lambda r: r["id"])
     write_text_atomic(root / "manifest.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     return records
 
 
-def read_manifest(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def read_corpus_manifest(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records of a corpus's manifest.jsonl."""
     path = Path(root) / "manifest.jsonl"
     try:

@@ -12,16 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import atomic_path
+from ..video import write_png
+from .identity import sample_identity
+from .motion import Motion, sample_motion
+from .speech import speak
+from .visemes import VISEMES, frame_phonemes, mouth_track
 
 STRIP_TEXT = "Bob wants five cheap moons, oh wow!"
 
 
 def contact_sheet(n: int = 16, size: int = 256, seed: int = 0) -> np.ndarray:
     """uint8 RGB grid (4 columns) of `n` identities, each in its own random pose and scene, mid-word."""
-    from .identity import sample_identity
-    from .motion import sample_motion
     from .render import Renderer
-    from .visemes import VISEMES
 
     shapes = [VISEMES[s] for s in ("a", "u", "i", "m", "f", "ɔ", "ə", "s")]
     tiles = []
@@ -36,11 +38,7 @@ def contact_sheet(n: int = 16, size: int = 256, seed: int = 0) -> np.ndarray:
 def mouth_strip(text: str = STRIP_TEXT, voice: str = "en-us+m3", fps: float = 25.0, identity_seed: int = 3,
                 every: int = 2) -> tuple[list[np.ndarray], list[str], float]:
     """Mouth crops of a frontal face speaking `text`: (crops, phoneme per crop, seconds per crop)."""
-    from .identity import sample_identity
-    from .motion import Motion
     from .render import Renderer, canonical_box
-    from .speech import speak
-    from .visemes import frame_phonemes, mouth_track
 
     utt = speak(text, voice, lead_silence=0.1)
     n = int(np.ceil(utt.duration * fps))
@@ -62,14 +60,12 @@ def mouth_strip(text: str = STRIP_TEXT, voice: str = "en-us+m3", fps: float = 25
 
 def write_figures(out: str | os.PathLike[str]) -> list[Path]:
     """Write the contact sheet and the mouth strip as PNG files into `out`; returns their paths."""
-    import cv2
     from matplotlib.figure import Figure  # no pyplot: the process's backend and figure registry stay untouched
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     sheet_path = folder / "synthtalk_identities.png"
-    with atomic_path(sheet_path) as tmp:
-        cv2.imwrite(str(tmp), cv2.cvtColor(contact_sheet(), cv2.COLOR_RGB2BGR))
+    write_png(sheet_path, contact_sheet())
     crops, labels, step = mouth_strip()
     per_row = 12
     rows = int(np.ceil(len(crops) / per_row))

@@ -2,7 +2,7 @@
 
 A `Motion` is clip A's track; pairing it with the mouth track of audio B gives the true video of
 "A saying B". When B is longer than A, A is looped exactly as `sync` loops a shorter video
-(`attnwav2lip.inference.loop_schedule`: forward then backward by default).
+(`attnwav2lip.looping.loop_schedule`: forward then backward by default).
 """
 
 from __future__ import annotations

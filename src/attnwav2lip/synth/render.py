@@ -13,6 +13,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from ..errors import ConfigError
+from ..looping import Loop, loop_schedule
 from .face import Geometry, Sprite, build_sprite, draw_eyelids, draw_mouth, draw_over, drop_jaw, jaw_drop
 from .identity import Identity
 from .motion import Motion
@@ -32,7 +34,7 @@ def frame_size(size: Size) -> tuple[int, int]:
     """(width, height) from an int (square) or a (width, height) pair."""
     w, h = (size, size) if isinstance(size, int) else size
     if w < 32 or h < 32:
-        raise ValueError(f"frame size must be at least 32x32, got {w}x{h}")
+        raise ConfigError(f"frame size must be at least 32x32, got {w}x{h}")
     return int(w), int(h)
 
 
@@ -204,20 +206,16 @@ class Renderer:
         return face_boxes(self.sprite.geom, self.motion.pose, (self.width, self.height), mouth_track)
 
 
-def fit_motion(motion: Motion, n_frames: int, loop: str = "pingpong") -> Motion:
+def fit_motion(motion: Motion, n_frames: int, loop: Loop = "pingpong") -> Motion:
     """`motion` cut or looped to exactly `n_frames` frames, by the very schedule `sync` uses."""
-    from ..inference import loop_schedule
-
     if len(motion) == n_frames:
         return motion
     return motion.take(loop_schedule(n_frames, len(motion), loop))
 
 
 def iter_render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
-                loop: str = "pingpong") -> Iterator[np.ndarray]:
+                loop: Loop = "pingpong") -> Iterator[np.ndarray]:
     """Frames one at a time (for streaming into a writer); see `render`."""
-    from ..inference import loop_schedule
-
     track = check_track(mouth_track)
     if not len(track):
         return
@@ -229,7 +227,7 @@ def iter_render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, 
 
 
 def render(identity: Identity, motion: Motion, mouth_track: np.ndarray, *, size: Size = 256,
-           loop: str = "pingpong") -> np.ndarray:
+           loop: Loop = "pingpong") -> np.ndarray:
     """Frames (T, H, W, 3) uint8 RGB of `identity` moving as in `motion` and mouthing `mouth_track`.
 
     T = len(mouth_track). The head / blink / lighting track is looped as `sync` loops a shorter

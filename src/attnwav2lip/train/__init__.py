@@ -8,8 +8,9 @@
 
 Modules: ``config`` (recipes), ``trainer`` (the loop and the Task protocol), ``expert_task`` and
 ``generator_task`` (each network's maths), ``adversarial`` (the discriminator with its own
-optimiser), ``sync`` (frozen expert, the 0.75 rule), ``losses``, ``runtime`` (device, DDP),
-``sampler`` (sharded deterministic order), ``state`` (checkpoints, RNG), ``recorder`` (metrics).
+optimiser), ``expert_loss`` (frozen expert, the 0.75 rule), ``evaluator`` (the SynthTalk
+evaluator's training), ``losses``, ``runtime`` (device, DDP), ``sampler`` (sharded deterministic
+order), ``state`` (checkpoints, RNG), ``recorder`` (metrics).
 See docs/training.md.
 """
 

@@ -47,7 +47,7 @@ class Adversary:
         """
         self.network.train()
         self.optimizer.zero_grad(set_to_none=True)
-        fakes, reals = _frames(fake.detach()).chunk(micro_batches), _frames(real).chunk(micro_batches)
+        fakes, reals = _as_frames(fake.detach()).chunk(micro_batches), _as_frames(real).chunk(micro_batches)
         totals = {"d_real": 0.0, "d_fake": 0.0}
         for i, (f, r) in enumerate(zip(fakes, reals)):
             with no_sync(self.network, last=i == len(fakes) - 1):
@@ -70,7 +70,7 @@ class Adversary:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-def _frames(windows: torch.Tensor) -> torch.Tensor:
+def _as_frames(windows: torch.Tensor) -> torch.Tensor:
     """(B, 3, T, H, W) windows -> (B*T, 3, H, W) frames, window-major, so halves stay apart."""
     b, c, t, h, w = windows.shape
     return windows.transpose(1, 2).reshape(b * t, c, h, w)

@@ -18,11 +18,19 @@ from typing import Callable
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..checkpoints import CHECKPOINTS, LATEST, init_generator_from_wav2lip, load_model, network_file, resolve_checkpoint
+from ..data import ClipStore, ExpertDataset, GeneratorDataset, Wav2LipLayout
+from ..data.augment import AugmentConfig
+from ..data.datasets import SamplingConfig
 from ..errors import ConfigError
+from ..models import Generator, LipSyncExpert, QualityDiscriminator
+from ..models.blocks import copy_audio_encoder
+from .adversarial import Adversary
 from .config import DataConfig, ExpertTrainConfig, TrainConfig
+from .expert_task import ExpertTask
+from .generator_task import GeneratorTask
 from .runtime import UNRECORDED, Runtime, start, stop
-from .state import (CHECKPOINTS, LATEST, load_state, resolve_checkpoint, run_dir_of, write_run_config,
-                    write_run_info)
+from .state import load_state, run_dir_of, write_run_config, write_run_info
 from .trainer import Task, Trainer
 
 log = logging.getLogger(__name__)
@@ -39,9 +47,6 @@ def train_expert(config: ExpertTrainConfig, run_dir: PathLike | None, *, resume:
     continues in the resumed run's folder. ``datasets``: (train, val) datasets to use instead of
     those described by ``config.data``.
     """
-    from ..models import LipSyncExpert
-    from .expert_task import ExpertTask
-
     def build(runtime: Runtime) -> Task:
         return ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
 
@@ -60,12 +65,6 @@ def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: Pa
     start the discriminator from a checkpoint. Both are ignored when resuming, and so is
     ``config.sync.audio_from_expert`` (which loads the mel encoder after ``init``).
     """
-    from ..checkpoints import init_generator_from_wav2lip, load_model
-    from ..models import Generator, QualityDiscriminator
-    from ..models.blocks import copy_audio_encoder
-    from .adversarial import Adversary
-    from .generator_task import GeneratorTask
-
     def build(runtime: Runtime) -> Task:
         generator = Generator(config.model)
         discriminator = QualityDiscriminator(config.gan.model) if config.gan.enabled else None
@@ -84,21 +83,11 @@ def train_generator(config: TrainConfig, run_dir: PathLike | None, *, expert: Pa
     return run_task("train", config, run_dir, build, "generator", resume, datasets)
 
 
-def network_file(path: PathLike, name: str) -> Path:
-    """A network's weights file from itself, or from a training run or checkpoint folder."""
-    path = Path(path)
-    return resolve_checkpoint(path) / f"{name}.safetensors" if path.is_dir() else path
-
-
 def build_datasets(data: DataConfig, kind: str, seed: int) -> Datasets:
     """The (train, val) datasets of ``kind`` ("expert" or "generator") that ``data`` describes.
 
     Augmentation and the warm-up on a few clips apply to the training split only.
     """
-    from ..data import ClipStore, ExpertDataset, GeneratorDataset, Wav2LipLayout
-    from ..data.augment import AugmentConfig
-    from ..data.datasets import DataConfig as SamplingConfig
-
     if not data.root:
         raise ConfigError("data.root is empty: give the dataset folder in the recipe or with --data")
     dataset = ExpertDataset if kind == "expert" else GeneratorDataset

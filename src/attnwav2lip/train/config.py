@@ -11,20 +11,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Any, Mapping, TypeVar
+from typing import Any, Literal, Mapping, TypeVar
 
-from ..config import from_dict, load_recipe, to_dict
-from ..data.datasets import DataConfig as SamplingConfig
+from ..config import check_choices, from_dict, load_recipe, to_dict
+from ..data.datasets import SamplingConfig
+from ..devices import check_device_name
 from ..errors import ConfigError
 from ..models.config import DiscriminatorConfig, ExpertConfig, GeneratorConfig
-from ..precision import Precision, check_precision
+from ..precision import Precision
+from .state import run_config_path
 
 log = logging.getLogger(__name__)
 
-BN_MODES: tuple[str, ...] = ("train", "eval")
-SYNC_SCHEDULES: tuple[str, ...] = ("rule", "fixed")
-GAN_STARTS: tuple[str, ...] = ("first_step", "with_sync")
-LAYOUTS: tuple[str, ...] = ("store", "wav2lip")
+BnMode = Literal["train", "eval"]
+SyncSchedule = Literal["rule", "fixed"]
+GanStart = Literal["first_step", "with_sync"]
+Layout = Literal["store", "wav2lip"]
 
 T = TypeVar("T")
 
@@ -47,7 +49,7 @@ class DataConfig:
     """
 
     root: str = ""
-    layout: str = "store"
+    layout: Layout = "store"
     filelists: str | None = None
     mel_cache: str | None = None
     train_split: str = "train"
@@ -58,8 +60,7 @@ class DataConfig:
     sampling: SamplingConfig = SamplingConfig()
 
     def __post_init__(self) -> None:
-        if self.layout not in LAYOUTS:
-            raise ConfigError(f"data.layout must be one of {'|'.join(LAYOUTS)}, got {self.layout!r}")
+        check_choices(self, "data.")
         if self.batch_size < 1 or self.grad_accum < 1 or self.num_workers < 0:
             raise ConfigError(
                 f"data: batch_size and grad_accum must be >= 1 and num_workers >= 0, got "
@@ -150,7 +151,7 @@ class RuntimeConfig:
     """
 
     seed: int = 0
-    device: str = "auto"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (attnwav2lip.devices); cuda and auto: the local rank's GPU
     threads: int = 0
     precision: Precision = "auto"
     sync_batchnorm: bool = False
@@ -158,7 +159,8 @@ class RuntimeConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        check_precision(self.precision)
+        check_choices(self, "runtime.")
+        check_device_name(self.device)
 
     @staticmethod
     def upgrade_legacy(data: dict[str, Any], where: str) -> dict[str, Any]:
@@ -190,17 +192,14 @@ class SyncLossConfig:
     """
 
     weight: float = 0.03
-    schedule: str = "rule"
+    schedule: SyncSchedule = "rule"
     threshold: float = 0.75
-    expert_bn: str = "train"
+    expert_bn: BnMode = "train"
     audio_from_expert: bool = False
     restart_optimizer: bool = False
 
     def __post_init__(self) -> None:
-        if self.schedule not in SYNC_SCHEDULES:
-            raise ConfigError(f"sync.schedule must be one of {'|'.join(SYNC_SCHEDULES)}, got {self.schedule!r}")
-        if self.expert_bn not in BN_MODES:
-            raise ConfigError(f"sync.expert_bn must be one of {'|'.join(BN_MODES)}, got {self.expert_bn!r}")
+        check_choices(self, "sync.")
         if not 0.0 <= self.weight < 1.0:
             raise ConfigError(f"sync.weight must be in [0, 1), got {self.weight}")
 
@@ -216,14 +215,13 @@ class GanConfig:
 
     enabled: bool = True
     weight: float = 0.07
-    start: str = "first_step"
+    start: GanStart = "first_step"
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     model: DiscriminatorConfig = DiscriminatorConfig()
 
     def __post_init__(self) -> None:
-        if self.start not in GAN_STARTS:
-            raise ConfigError(f"gan.start must be one of {'|'.join(GAN_STARTS)}, got {self.start!r}")
+        check_choices(self, "gan.")
         if not 0.0 <= self.weight < 1.0:
             raise ConfigError(f"gan.weight must be in [0, 1), got {self.weight}")
 
@@ -232,9 +230,10 @@ class GanConfig:
 class TrainConfig:
     """A generator run: L = (1 - a - b) L1 + a L_sync + b L_gen (b = 0 when the GAN is off).
 
-    The model's ``mel_offset`` (saved with its weights, used by inference) must equal the offset
-    the sampler trains with, ``data.sampling.window.mel_offset``; both default to the original
-    training's -1.
+    The model's ``mel_offset`` (saved with its weights, used by inference) is the offset the
+    sampler trains with, ``data.sampling.window.mel_offset``; both default to the original
+    training's -1. A recipe states it once (``model.mel_offset``; ``upgrade_legacy`` copies it to
+    the sampler); saved configs carry both, which must then agree.
     """
 
     data: DataConfig = DataConfig()
@@ -244,6 +243,19 @@ class TrainConfig:
     sync: SyncLossConfig = SyncLossConfig()
     gan: GanConfig = GanConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+
+    @staticmethod
+    def upgrade_legacy(data: dict[str, Any], where: str) -> dict[str, Any]:
+        """``mel_offset`` stated on one side only (``model`` or ``data.sampling.window``) holds for both."""
+        model = dict(data.get("model") or {})
+        section = dict(data.get("data") or {})
+        sampling = dict(section.get("sampling") or {})
+        window = dict(sampling.get("window") or {})
+        if ("mel_offset" in model) == ("mel_offset" in window):
+            return data
+        offset = model["mel_offset"] if "mel_offset" in model else window["mel_offset"]
+        model["mel_offset"] = window["mel_offset"] = offset
+        return {**data, "model": model, "data": {**section, "sampling": {**sampling, "window": window}}}
 
     def __post_init__(self) -> None:
         if self.model.mel_offset != self.data.sampling.window.mel_offset:
@@ -296,8 +308,6 @@ def with_overrides(config: T, overrides: Mapping[str, Any]) -> T:
 def resolve_config(cls: type[T], recipe: str | os.PathLike[str] | None, overrides: Mapping[str, Any],
                    resume: str | os.PathLike[str] | None = None) -> T:
     """A run's config: the recipe, else (when resuming) the resumed run's saved config, else defaults; then overrides."""
-    from .state import run_config_path
-
     if recipe is None and resume is not None:
         recipe = run_config_path(resume)
     config = load_recipe(cls, recipe) if recipe is not None else cls()

@@ -15,12 +15,13 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from ..video import write_png
 from .adversarial import Adversary
 from .config import TrainConfig
 from .losses import l1, lower_half
 from .runtime import Runtime, no_sync, set_training, unwrap
-from .samples import sample_grid, write_png
-from .sync import FrozenExpert, SyncWeight
+from .samples import sample_grid
+from .expert_loss import FrozenExpert, SyncWeight
 from .trainer import Batch
 
 
@@ -120,7 +121,7 @@ class GeneratorTask:
         """Only the main process draws, so the bare network runs (DDP's forward would wait for the others)."""
         with self.runtime.autocast():
             generated = unwrap(self.generator)(batch["indiv_mels"], batch["faces"])
-        write_png(sample_grid(batch["faces"], generated, batch["gt"]), path)
+        write_png(path, sample_grid(batch["faces"], generated, batch["gt"]))
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"optimizer": self.optimizer.state_dict(), "sync_weight": self.sync_weight.state_dict()}

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..errors import ConfigError
+from ..devices import pick_device
 from ..precision import PrecisionChoice, autocast, memory_format, resolve_precision, time_both
 from .config import RuntimeConfig
 
@@ -146,7 +146,7 @@ def start(options: RuntimeConfig, recorded_precision: str | None = None) -> Runt
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = _device(options.device, local_rank)
+    device = pick_device(options.device, local_rank)
     if world_size > 1 and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         if device.type == "cuda":
@@ -199,14 +199,3 @@ def stop(runtime: Runtime) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(deterministic)
-
-
-def _device(name: str, local_rank: int) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"runtime.device is {name!r} but CUDA is not available")
-        return torch.device("cuda", local_rank if device.index is None else device.index)
-    return device

@@ -6,12 +6,8 @@ collage order), the frames of up to ``max_windows`` windows one after another.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
-
-from ..fileio import atomic_path
 
 
 def sample_grid(faces: torch.Tensor, generated: torch.Tensor, gt: torch.Tensor, max_windows: int = 4) -> np.ndarray:
@@ -21,12 +17,3 @@ def sample_grid(faces: torch.Tensor, generated: torch.Tensor, gt: torch.Tensor, 
     tiles = torch.cat([c.float() for c in columns], dim=4)  # (n, 3, T, S, 4S): side by side
     rows = tiles.permute(0, 2, 3, 4, 1).reshape(-1, tiles.shape[-1], 3)  # frames stacked vertically
     return (rows.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-
-
-def write_png(image: np.ndarray, path: Path) -> None:
-    """Write a uint8 RGB image as a PNG, atomically."""
-    import cv2
-
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"could not write {path}")

@@ -25,14 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checkpoints import CHECKPOINTS, LATEST, STATE_FILE, load_model, resolve_checkpoint, safe_torch_load, save_model
 from ..config import recipe_yaml
 from ..errors import CheckpointError
 from ..fileio import atomic_path, write_text_atomic
 from ..precision import cpu_name
-
-STATE_FILE = "state.pt"
-LATEST = "latest"
-CHECKPOINTS = "checkpoints"
 
 
 def rng_state() -> dict[str, Any]:
@@ -70,8 +67,6 @@ def save_checkpoint(folder: Path, models: dict[str, nn.Module], state: dict[str,
     A folder of the same step left by an abandoned branch (a run resumed from an earlier checkpoint)
     is replaced whole: none of its files (a network this run no longer has) survive beside the new ones.
     """
-    from ..checkpoints import save_model
-
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -93,20 +88,6 @@ def prune_checkpoints(run_dir: Path, keep: int, written: Path) -> None:
         shutil.rmtree(folder)
 
 
-def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint folder from itself, a run folder (its latest) or a run's ``checkpoints/``."""
-    path = Path(path)
-    for candidate in (path, path / CHECKPOINTS):
-        latest = candidate / LATEST
-        if latest.is_file():
-            path = candidate / latest.read_text(encoding="utf-8").strip()
-            break
-    if not (path / STATE_FILE).is_file():
-        raise CheckpointError(f"{path}: not a training checkpoint (expected a folder with {STATE_FILE}, "
-                              f"or a run folder with {CHECKPOINTS}/{LATEST})")
-    return path
-
-
 def run_config_path(path: str | os.PathLike[str]) -> Path:
     """The saved ``config.yaml`` of the run that checkpoint (or run folder) ``path`` belongs to."""
     return run_dir_of(resolve_checkpoint(path)) / "config.yaml"
@@ -119,15 +100,11 @@ def run_dir_of(checkpoint: Path) -> Path:
 
 def load_state(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The training state of a checkpoint folder (safe load: tensors and builtins only)."""
-    from ..checkpoints import safe_torch_load
-
     return safe_torch_load(Path(folder) / STATE_FILE)
 
 
 def load_weights(folder: Path, name: str, model: nn.Module) -> None:
     """Copy the weights of ``<folder>/<name>.safetensors`` into ``model`` (same architecture required)."""
-    from ..checkpoints import load_model
-
     path = folder / f"{name}.safetensors"
     saved = load_model(path)
     try:

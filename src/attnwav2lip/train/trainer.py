@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data.sampling import WindowSampler
 from ..errors import ConfigError
+from ..progress import progress_bar
 from .config import DataConfig, ScheduleConfig
 from .recorder import Recorder
 from .runtime import Runtime
@@ -295,7 +296,4 @@ def _set_epoch(dataset: Dataset, epoch: int) -> None:
 
 
 def _progress(total: int, initial: int, runtime: Runtime) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
-                disable=not (runtime.is_main and runtime.options.progress))
+    return progress_bar(show=runtime.is_main and runtime.options.progress, total=total, initial=initial, unit="step")

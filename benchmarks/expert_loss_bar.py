@@ -1,6 +1,6 @@
 """Where the 0.75 rule stands: the frozen expert's sync loss on real, degraded and generated frames.
 
-Run:  .venv/bin/python benchmarks/sync_bar.py --store data/synth_store --expert EXPERT [GENERATOR ...]
+Run:  .venv/bin/python benchmarks/expert_loss_bar.py --store data/synth_store --expert EXPERT [GENERATOR ...]
           [--config configs/synth_cpu.yaml] [--windows 200] [--batch 4] [--expert-bn train]
 
 Windows are drawn as the recipe's validation draws them (its sampling: reference distance, mel offset).
@@ -28,7 +28,7 @@ from torch.utils.data import default_collate
 
 from attnwav2lip.checkpoints import load_model
 from attnwav2lip.train import TrainConfig, build_datasets, resolve_config
-from attnwav2lip.train.sync import FrozenExpert
+from attnwav2lip.train.expert_loss import FrozenExpert
 
 BLURS = (1.0, 2.0, 3.0)
 

@@ -18,7 +18,7 @@ def test_the_box_bounds_exactly_the_pixels_the_lips_change(seed: int) -> None:
     from attnwav2lip.synth.identity import sample_identity
     from attnwav2lip.synth.motion import sample_motion
     from attnwav2lip.synth.mouth import ROUND, WIDTH
-    from attnwav2lip.synth.mouth_box import mouth_boxes
+    from attnwav2lip.synth.lip_boxes import lip_boxes
     from attnwav2lip.synth.render import Renderer
 
     identity = sample_identity(seed)
@@ -27,7 +27,7 @@ def test_the_box_bounds_exactly_the_pixels_the_lips_change(seed: int) -> None:
     shapes = np.zeros((3, 6))
     shapes[1, WIDTH], shapes[2, ROUND] = 1.0, 1.0
     frames = [renderer.frame(4, shape) for shape in shapes]
-    boxes = mouth_boxes(identity, motion.pose[[4, 4, 4]], shapes, 256)
+    boxes = lip_boxes(identity, motion.pose[[4, 4, 4]], shapes, 256)
     union = np.concatenate([boxes[:, :2].min(0), boxes[:, 2:].max(0)])
     for frame in frames[1:]:
         ys, xs = np.nonzero(np.abs(frame.astype(int) - frames[0]).max(-1) > 8)
@@ -54,11 +54,11 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     from attnwav2lip.checkpoints import save_model
     from attnwav2lip.models import Generator
-    from attnwav2lip.synth.corpus import CorpusConfig, read_manifest, write_corpus
+    from attnwav2lip.synth.corpus import CorpusConfig, read_corpus_manifest, write_corpus
 
     root = tmp_path_factory.mktemp("corpus")
     write_corpus(CorpusConfig(clips=1, min_seconds=1.0, max_seconds=1.5, size=160), root, progress=False)
-    record = read_manifest(root)[0]
+    record = read_corpus_manifest(root)[0]
     torch.manual_seed(0)
     save_model(Generator(width=0.125), root / "g.safetensors")
     return {"video": root / record["video"], "truth": root / record["truth"], "generator": root / "g.safetensors"}
@@ -86,12 +86,12 @@ def test_attention_maps_with_the_true_mouth(clip: dict[str, Path], tmp_path: Pat
 
 
 def test_truth_file_misuse_is_a_user_error(clip: dict[str, Path], tmp_path: Path) -> None:
-    from attnwav2lip.synth.mouth_box import clip_mouth_boxes
+    from attnwav2lip.synth.lip_boxes import clip_lip_boxes
     from attnwav2lip.viz import attention_report
 
     with pytest.raises(ConfigError, match="not both"):
         attention_report(clip["generator"], clip["video"], mouth_box=(22, 54, 74, 78), synthtalk_truth=clip["truth"])
     with pytest.raises(ConfigError, match="not a SynthTalk truth file"):
-        clip_mouth_boxes(clip["generator"])
+        clip_lip_boxes(clip["generator"])
     with pytest.raises(ConfigError, match="not a SynthTalk truth file"):
-        clip_mouth_boxes(tmp_path / "missing.npz")
+        clip_lip_boxes(tmp_path / "missing.npz")

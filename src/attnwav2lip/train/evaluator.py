@@ -31,23 +31,30 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..audio import load_audio
+from ..config import check_choices
 from ..errors import ConfigError
-from ..models import EvaluatorConfig
-from ..train.config import DataConfig, OptimConfig, RuntimeConfig, ScheduleConfig
-from ..train.runtime import Runtime, no_sync, set_training, unwrap
-from ..train.trainer import SingleOptimizerTask
-from .lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
+from ..metrics.lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
+from ..metrics.scoring import read_scoring_frames
+from ..metrics.synthtalk_scores import synthtalk_crops
+from ..models import EvaluatorConfig, SyncNetEvaluator
+from ..synth.corpus import read_corpus_manifest
+from ..synth.truth import corpus_scene, static_face_boxes
+from .api import run_task
+from .config import DataConfig, OptimConfig, RuntimeConfig, ScheduleConfig
+from .runtime import Runtime, no_sync, set_training, unwrap
+from .trainer import SingleOptimizerTask
 
 Batch = dict[str, torch.Tensor]
-CROPS: tuple[str, ...] = ("face", "frame")
-OBJECTIVES: tuple[str, ...] = ("multiway", "pairwise")
+Crop = Literal["face", "frame"]
+Objective = Literal["multiway", "pairwise"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,8 @@ class PairConfig:
     """Which clips, and how in-sync and shifted pairs are drawn."""
 
     split: str = "evaluator"
-    objective: str = "multiway"  # or "pairwise" (module docstring)
-    crop: str = "face"  # "face": syncnet's crop around the rendered face box; "frame": the whole frame
+    objective: Objective = "multiway"  # or "pairwise" (module docstring)
+    crop: Crop = "face"  # "face": syncnet's crop around the rendered face box; "frame": the whole frame
     val_every: int = 5  # clip k of the split is a validation clip when k % val_every == 0
     samples_per_epoch: int = 4000
     min_shift: int = 3  # frames; pairwise negatives only (a shift under ~2 frames is nearly in sync)
@@ -68,10 +75,7 @@ class PairConfig:
                 or self.multiway_shift < 1:
             raise ConfigError("pairs: need 1 <= min_shift <= max_shift, val_every >= 2, samples_per_epoch >= 1, "
                               "multiway_shift >= 1")
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(f"pairs.objective must be one of {'|'.join(OBJECTIVES)}, got {self.objective!r}")
-        if self.crop not in CROPS:
-            raise ConfigError(f"pairs.crop must be one of {'|'.join(CROPS)}, got {self.crop!r}")
+        check_choices(self, "pairs.")
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,8 @@ class ScoringClip:
 
 def load_clips(root: str | os.PathLike[str], split: str, crop: str = "face") -> list[ScoringClip]:
     """The clips of ``split`` in a SynthTalk corpus, as the SynthTalk protocol scores them (``crop``)."""
-    from ..audio import load_audio
-    from ..synth.corpus import read_manifest
-    from .scoring import read_scoring_frames
-
     clips = []
-    for record in read_manifest(root):
+    for record in read_corpus_manifest(root):
         if record["split"] != split:
             continue
         frames = read_scoring_frames(Path(root) / record["video"])
@@ -122,11 +122,8 @@ def load_clips(root: str | os.PathLike[str], split: str, crop: str = "face") -> 
 
 
 def crop_rendered_faces(root: str | os.PathLike[str], record: dict, frames: np.ndarray) -> np.ndarray:
-    """The SynthTalk evaluator's input for a corpus clip's 25 fps frames (see ``synthtalk.synthtalk_crops``)."""
-    from ..synth.corpus import load_truth
-    from .synthtalk import clip_scene, static_face_boxes, synthtalk_crops
-
-    boxes = static_face_boxes(*clip_scene(load_truth(root, record)))
+    """The SynthTalk evaluator's input for a corpus clip's 25 fps frames (see ``synthtalk_scores.synthtalk_crops``)."""
+    boxes = static_face_boxes(*corpus_scene(root, record))
     if len(boxes) != len(frames):
         raise ConfigError(f"{record['video']}: {len(frames)} frames at 25 fps but {len(boxes)} rendered boxes")
     return synthtalk_crops(frames, boxes)
@@ -210,7 +207,7 @@ class EvaluatorTask(SingleOptimizerTask):
     """The ``Task`` (train/trainer.py) for the evaluator: Adam on the multiway or pairwise loss."""
 
     def __init__(self, evaluator: nn.Module, optim: OptimConfig, margin: float, runtime: Runtime,
-                 objective: str = "multiway") -> None:
+                 objective: Objective = "multiway") -> None:
         self.runtime, self.margin, self.objective = runtime, margin, objective
         self.pair_net = runtime.prepare(_BothStreams(evaluator))
         self.optimizer = torch.optim.Adam(self.pair_net.parameters(), lr=optim.lr, betas=optim.betas)
@@ -259,9 +256,6 @@ def train_evaluator(
 
     Returns the last validation's loss and accuracy (EvaluatorTask._loss says what counts as right).
     """
-    from ..models import SyncNetEvaluator
-    from ..train.api import run_task
-
     if not config.data.root:
         raise ConfigError("data.root is empty: give the SynthTalk corpus folder (--data)")
     clips = load_clips(config.data.root, config.pairs.split, config.pairs.crop)

@@ -1,4 +1,4 @@
-"""Where the lips are in every frame of a SynthTalk render: the true mouth box.
+"""Where the lips are in every frame of a SynthTalk render: the true lip box.
 
 The renderer draws the lips at ``mouth_contours`` in the canonical canvas and warps the canvas with
 the pose homography, so the outer lip contour warped the same way bounds exactly the pixels the
@@ -18,7 +18,7 @@ from .identity import Identity
 from .render import Size, frame_size, homography
 
 
-def mouth_boxes(identity: Identity, pose: np.ndarray, mouth: np.ndarray, size: Size) -> np.ndarray:
+def lip_boxes(identity: Identity, pose: np.ndarray, mouth: np.ndarray, size: Size) -> np.ndarray:
     """(T, 4) float32 x1, y1, x2, y2 frame pixels bounding the outer lip contour of each frame.
 
     ``pose`` (T, 6) and ``mouth`` (T, 6) are the motion's poses and the mouth track as rendered.
@@ -35,7 +35,7 @@ def mouth_boxes(identity: Identity, pose: np.ndarray, mouth: np.ndarray, size: S
     return out
 
 
-def clip_mouth_boxes(truth_npz: str | os.PathLike[str]) -> np.ndarray:
+def clip_lip_boxes(truth_npz: str | os.PathLike[str]) -> np.ndarray:
     """The true mouth box of every frame of a corpus clip, from its truth file (``clips/<id>.npz``)."""
     try:
         with np.load(truth_npz) as truth:
@@ -45,4 +45,4 @@ def clip_mouth_boxes(truth_npz: str | os.PathLike[str]) -> np.ndarray:
         size = meta["size"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{truth_npz}: not a SynthTalk truth file (clips/<id>.npz with meta, pose, mouth): {exc}") from None
-    return mouth_boxes(identity, pose, mouth, size if isinstance(size, int) else tuple(size))
+    return lip_boxes(identity, pose, mouth, size if isinstance(size, int) else tuple(size))

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from attnwav2lip.errors import ConfigError
 from attnwav2lip.data import ClipStore
 from attnwav2lip.data.sampling import WindowConfig, WindowSampler
-from attnwav2lip.data.store import DatasetError, clip_dir, read_manifest
+from attnwav2lip.data.store import DatasetError, clip_dir, read_clip_manifest
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,11 @@ def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_own_mouth_reproduces_the_stored_crops(synth_store: tuple[Path, Path]) -> None:
-    from attnwav2lip.synth.corpus import read_manifest as read_corpus
-    from attnwav2lip.synth.references import render_references
+    from attnwav2lip.synth.corpus import read_corpus_manifest as read_corpus
+    from attnwav2lip.data.rendered_references import render_references
 
     corpus, store = synth_store
-    clip = read_manifest(store)[0]
+    clip = read_clip_manifest(store)[0]
     folder = clip_dir(store, clip.id)
     meta = json.loads((folder / "meta.json").read_text())
     source = {r["id"]: r for r in read_corpus(corpus)}[meta["video"]]
@@ -47,11 +48,11 @@ def test_own_mouth_reproduces_the_stored_crops(synth_store: tuple[Path, Path]) -
 
 
 def test_references_keep_the_face_and_change_the_mouth(synth_store: tuple[Path, Path]) -> None:
-    from attnwav2lip.synth.references import write_rendered_references
+    from attnwav2lip.data.rendered_references import write_rendered_references
 
     corpus, store = synth_store
-    assert list(write_rendered_references(store, corpus)) == [c.id for c in read_manifest(store)]
-    for clip in read_manifest(store):
+    assert list(write_rendered_references(store, corpus)) == [c.id for c in read_clip_manifest(store)]
+    for clip in read_clip_manifest(store):
         frames = np.load(clip_dir(store, clip.id) / "frames.npy")
         references = np.load(clip_dir(store, clip.id) / "references.npy")
         size = frames.shape[1]
@@ -61,7 +62,7 @@ def test_references_keep_the_face_and_change_the_mouth(synth_store: tuple[Path, 
 
     sampler = WindowSampler(ClipStore(store), WindowConfig(reference="rendered"), seed=0)
     draw = sampler.generator(0, 3)
-    expected = np.load(clip_dir(store, read_manifest(store)[draw.clip].id) / "references.npy")[draw.start : draw.start + 5]
+    expected = np.load(clip_dir(store, read_clip_manifest(store)[draw.clip].id) / "references.npy")[draw.start : draw.start + 5]
     assert draw.reference_start == draw.start and np.array_equal(draw.reference, expected)
 
 
@@ -73,7 +74,7 @@ def test_missing_references_and_bad_options_are_reported(synth_store: tuple[Path
     sampler = WindowSampler(ClipStore(tmp_path), WindowConfig(reference="rendered"), seed=0)
     with pytest.raises(DatasetError, match="synth-references"):
         sampler.generator(0, 0)
-    with pytest.raises(ValueError, match="reference"):
+    with pytest.raises(ConfigError, match="reference"):
         WindowConfig(reference="other")
-    with pytest.raises(ValueError, match="reference_gap"):
+    with pytest.raises(ConfigError, match="reference_gap"):
         WindowConfig(reference="rendered", reference_gap=(1, 2))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from attnwav2lip.cli import main
-from attnwav2lip.metrics.evaluator_training import (PairConfig, ScoringClip, SyncPairs, contrastive_loss, multiway_loss,
+from attnwav2lip.train.evaluator import (PairConfig, ScoringClip, SyncPairs, contrastive_loss, multiway_loss,
                                                     offset_distances_of)
 
 

@@ -15,21 +15,22 @@ import itertools
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..data.store import REFERENCES, DatasetError, clip_dir, read_manifest
+from ..faces import crop_faces
 from ..fileio import atomic_path
+from ..synth.corpus import read_corpus_manifest
+from ..synth.render import iter_render
+from ..synth.speech import Phone, Utterance
+from ..synth.truth import corpus_scene
+from ..synth.visemes import trajectory
+from .store import REFERENCES, DatasetError, clip_dir, read_clip_manifest
 
-if TYPE_CHECKING:
-    from .speech import Phone
 
-
-def other_mouth(phones: Sequence["Phone"], fps: float, n_frames: int, offset: float, duration: float) -> np.ndarray:
+def other_mouth(phones: Sequence[Phone], fps: float, n_frames: int, offset: float, duration: float) -> np.ndarray:
     """(n_frames, 6) mouth track of a donor sentence, started ``offset`` s in and looped over its ``duration``."""
-    from .visemes import trajectory
-
     return trajectory(phones, (np.arange(n_frames) / fps + offset) % duration)
 
 
@@ -37,14 +38,8 @@ def render_references(store_clip: Path, meta: dict[str, Any], corpus: Path, sour
                       donor: dict[str, Any], offset: float) -> np.ndarray:
     """The frames of ``store_clip`` (its ``meta.json`` as ``meta``; cut from ``source``'s video)
     re-rendered with ``donor``'s mouth."""
-    from ..faces.geometry import crop_faces
-    from ..metrics.synthtalk import clip_scene
-    from .corpus import load_truth
-    from .render import iter_render
-    from .speech import Utterance
-
     boxes = np.load(store_clip / "boxes.npy")
-    identity, motion, size = clip_scene(load_truth(corpus, source))
+    identity, motion, size = corpus_scene(corpus, source)
     if abs(float(meta["fps"]) - motion.fps) > 1e-6:  # the store's frame numbers would name other frames
         raise DatasetError(f"{store_clip}: stored at {meta['fps']} fps but its SynthTalk clip was rendered at "
                            f"{motion.fps} fps; rendered references need a store made at the corpus's fps")
@@ -63,14 +58,12 @@ def write_rendered_references(store: str | os.PathLike[str], corpus: str | os.Pa
     ``seed``, and the donor's track starts at a random point, so the references' mouths are
     unrelated to the clip's audio. Each file is written to a temporary name and renamed.
     """
-    from .corpus import read_manifest as read_corpus
-
     store, corpus = Path(store), Path(corpus)
-    records = {r["id"]: r for r in read_corpus(corpus)}
+    records = {r["id"]: r for r in read_corpus_manifest(corpus)}
     by_split: dict[str, list[dict[str, Any]]] = {}
     for record in records.values():
         by_split.setdefault(record["split"], []).append(record)
-    for index, clip in enumerate(read_manifest(store)):
+    for index, clip in enumerate(read_clip_manifest(store)):
         folder = clip_dir(store, clip.id)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta.get("video") not in records:
