@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -92,10 +91,7 @@ class LipSyncApp:
             check_face(face, self.config.limits, options.resize_factor)
             check_speech(speech, text, self.config.limits)
             generator, model_used = self.models.get(model, checkpoint)
-        folder = self.workdir / uuid.uuid4().hex
-        folder.mkdir()
-        out = folder / "result.mp4"
-        job = Job(generator, options, face, speech, text or None, out).start()
+        job = Job(generator, options, face, speech, text or None, self.workdir / uuid.uuid4().hex).start()
         session = _session(request)
         self._jobs[session] = job
         try:
@@ -110,13 +106,11 @@ class LipSyncApp:
             report = job.report
             assert report is not None  # noqa: S101 - set by the job when it ends without an error
             summary = _report(report, model_used)
-            yield (f"done: {report.frames} frames in {report.seconds:.1f} s", str(out), str(out), job.pair,
+            yield (f"done: {report.frames} frames in {report.seconds:.1f} s", str(job.out), str(job.out), job.pair,
                    summary)
-        finally:
-            job.cancel()  # a no-op after the end; after a cancel or a closed page it stops the pipeline
-            job.wait()
+        finally:  # done (Gradio has copied the result into its cache), failed, cancelled or page closed
+            job.close()
             self._jobs.pop(session, None)
-            shutil.rmtree(folder, ignore_errors=True)  # Gradio has copied the result into its cache
 
     def cancel(self, request: gr.Request | None = None) -> str:
         """Stop this session's running job (the button also drops it from the queue)."""
@@ -161,11 +155,14 @@ def build(config: ServeConfig) -> tuple[gr.Blocks, LipSyncApp]:
         with gr.Row():
             with gr.Column():
                 with gr.Tab("Face video"):
-                    face_video = gr.Video(label="Face video", sources=["upload", "webcam"], include_audio=True)
+                    face_video = gr.Video(label="Face video", sources=["upload", "webcam"], include_audio=True,
+                                          elem_id="face-video")
                 with gr.Tab("Face photo"):
-                    face_photo = gr.Image(label="Face photo", type="filepath", sources=["upload", "webcam"])
+                    face_photo = gr.Image(label="Face photo", type="filepath", sources=["upload", "webcam"],
+                                          elem_id="face-photo")
             with gr.Column():
-                speech = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", format=None)
+                speech = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", format=None,
+                                  elem_id="speech")
                 text = gr.Textbox(value="", label="…or text to speak", lines=2, max_length=config.limits.text_chars)
                 model = gr.Dropdown(app.models.names, value=BUILTIN, label="Model")
                 checkpoint = gr.File(label="…or upload a generator checkpoint (used instead)",
@@ -190,15 +187,16 @@ def build(config: ServeConfig) -> tuple[gr.Blocks, LipSyncApp]:
             sync_button = gr.Button("Lip-sync", variant="primary")
             cancel_button = gr.Button("Cancel", variant="stop")
         with gr.Row():
-            preview_image = gr.Image(label="Preview: face box and repainted area", interactive=False)
+            preview_image = gr.Image(label="Preview: face box and repainted area", interactive=False,
+                                     elem_id="preview")
             with gr.Column():
-                preview_text = gr.Textbox(label="Faces", interactive=False)
-                status = gr.Textbox(label="Status", interactive=False)
+                preview_text = gr.Textbox(label="Faces", interactive=False, elem_id="faces")
+                status = gr.Textbox(label="Status", interactive=False, elem_id="status")
         with gr.Row():
-            result = gr.Video(label="Result", interactive=False)
+            result = gr.Video(label="Result", interactive=False, elem_id="result")
             side_by_side = gr.ImageSlider(label="Input | result", interactive=False)
         with gr.Row():
-            download = gr.File(label="Download", interactive=False)
+            download = gr.File(label="Download", interactive=False, elem_id="download")
             report = gr.JSON(label="Run report")
 
         options = [*pads, box, face_index, detector]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from .. import LipSyncer, SyncOptions, load_builtin, load_model
+from ..errors import ConfigError, MediaError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -51,8 +53,6 @@ class Models:
         if upload is not None:
             return load_model(upload, kind="generator"), f"uploaded checkpoint {Path(upload).name}"
         if name != BUILTIN and name not in self._paths:
-            from ..errors import ConfigError
-
             raise ConfigError(f"unknown model {name!r}; this server offers {', '.join(self.names)}")
         with self._lock:
             if name not in self._loaded:
@@ -77,31 +77,51 @@ class Progress:
 
 
 class Job:
-    """``LipSyncer.sync`` on a thread; ``cancel()`` stops it at the next frame, leaving no output."""
+    """``LipSyncer.sync`` on a thread, in a folder of its own that ``close()`` removes.
+
+    The inputs are linked (or copied) into the folder first, so a time-to-live sweep of the
+    uploads cannot pull them from under a running job.
+    """
 
     def __init__(self, generator: "nn.Module", options: SyncOptions, face: str, audio: str | None,
-                 text: str | None, out: Path) -> None:
-        self._args = (generator, options, face, audio, text, out)
+                 text: str | None, folder: Path) -> None:
+        self._args = (generator, options, face, audio, text)
+        self.folder = folder
+        self.out = folder / "result.mp4"
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._frames, self._started = 0, 0.0
         self.pair: tuple[np.ndarray, np.ndarray] | None = None  # an (input, result) frame
         self.report: SyncReport | None = None
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
         # the caller's context (Gradio's progress tracker) follows the pipeline's progress bars
         self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,), daemon=True)
 
     def start(self) -> Job:
+        self.folder.mkdir(parents=True)
         self._thread.start()
         return self
 
     def cancel(self) -> None:
+        """Stop at the next frame; the pipeline removes its unfinished output."""
         self._cancelled.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """True once the job has ended (done, failed or cancelled)."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    def close(self) -> None:
+        """Cancel (a no-op once ended) and remove the folder when the pipeline lets go of it.
+
+        Returns at once: Gradio may call this from its event loop, which must not wait for a frame.
+        """
+        self.cancel()
+        if self.wait(0):
+            shutil.rmtree(self.folder, ignore_errors=True)
+        else:
+            threading.Thread(target=lambda: (self.wait(), shutil.rmtree(self.folder, ignore_errors=True)),
+                             daemon=True).start()
 
     @property
     def progress(self) -> Progress:
@@ -123,9 +143,24 @@ class Job:
             self.pair = (source.copy(), result.copy())
 
     def _run(self) -> None:
-        generator, options, face, audio, text, out = self._args
+        generator, options, face, audio, text = self._args
         try:
-            self.report = LipSyncer(generator=generator, options=options).sync(face, audio, out, text=text,
+            face = self._own(face)
+            audio = None if audio is None else self._own(audio)
+            self.report = LipSyncer(generator=generator, options=options).sync(face, audio, self.out, text=text,
                                                                               hook=self._hook)
         except Exception as exc:  # noqa: BLE001 - handed to the caller's thread, which reports or raises it
             self.error = exc
+
+    def _own(self, path: str) -> str:
+        """``path`` hard-linked (same disk) or copied into the job's folder, keeping its name."""
+        if not Path(path).is_file():
+            raise MediaError(f"{Path(path).name}: the upload has expired on the server; upload it again")
+        target = self.folder / Path(path).name
+        if target.exists():  # face and speech with the same name
+            target = self.folder / f"speech-{target.name}"
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+        return str(target)
