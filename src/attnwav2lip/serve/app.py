@@ -64,9 +64,7 @@ class LipSyncApp:
         with user_errors():
             face = _one_face(face_video, face_photo)
             options = sync_options(pads=(pad_top, pad_bottom, pad_left, pad_right), box=box, face_index=face_index,
-                                   detector=detector, reference=DEFAULTS.reference, close_on_silence=False,
-                                   loop=DEFAULTS.loop, resize_factor=resize_factor, crf=DEFAULTS.crf,
-                                   precision=DEFAULTS.precision)
+                                   detector=detector, resize_factor=resize_factor)
             check_face(face, self.config.limits, options.resize_factor)
             shown = preview(face, options)
         return shown.image, shown.summary()
@@ -79,7 +77,7 @@ class LipSyncApp:
         reference: str = DEFAULTS.reference, close_on_silence: bool = DEFAULTS.close_on_silence,
         loop: str = DEFAULTS.loop, resize_factor: float = DEFAULTS.resize_factor, crf: float = DEFAULTS.crf,
         precision: str = DEFAULTS.precision, request: gr.Request | None = None,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
+        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: ARG002 - the pipeline's bars feed it
     ) -> Iterator[tuple[Any, ...]]:
         """Lip-sync the face to the speech; yields (status, video, download, side by side, report)."""
         with user_errors():
@@ -218,5 +216,8 @@ def launch(config: ServeConfig, *, block: bool = True) -> tuple[gr.Blocks, LipSy
     page, app = build(config)
     page.launch(server_name=config.host, server_port=config.port, auth=config.auth, share=False,
                 max_file_size=int(config.limits.upload_mb * 2**20), ssr_mode=False, show_error=False, quiet=True,
-                prevent_thread_lock=not block, theme=THEME, footer_links=["api"])
+                prevent_thread_lock=not block, theme=THEME, footer_links=["api"],
+                # Gradio's check that localhost answers gives up after one 3 s HEAD request, which a
+                # busy machine can exceed; the server is up already, and share links are never used.
+                _frontend=False)
     return page, app

@@ -42,14 +42,14 @@ def sync_options(
     box: str | None,
     face_index: float | int | None,
     detector: str,
-    reference: str,
-    close_on_silence: bool,
-    loop: str,
     resize_factor: float | int | None,
-    crf: float | int | None,
-    precision: str,
+    reference: str = DEFAULTS.reference,
+    close_on_silence: bool = DEFAULTS.close_on_silence,
+    loop: str = DEFAULTS.loop,
+    crf: float | int | None = DEFAULTS.crf,
+    precision: str = DEFAULTS.precision,
 ) -> SyncOptions:
-    """Options for one job; ``SyncOptions.__post_init__`` applies the CLI's checks."""
+    """Options for one job (the preview gives only the face fields); ``SyncOptions`` applies the CLI's checks."""
     if detector not in DETECTORS:
         raise ConfigError(f"detector must be one of {'|'.join(DETECTORS)}, got {detector!r}")
     return SyncOptions(
