@@ -21,7 +21,7 @@ QUIET_BROWSER = ["--headless=new", "--no-sandbox", "--no-first-run", "--disable-
                  "--disable-domain-reliability", "--disable-features=Translate,OptimizationHints,MediaRouter",
                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 SCREENSHOTS_ENV = "ATTNWAV2LIP_SCREENSHOTS"  # a folder: the browser test saves the docs' screenshots there
-SCREENSHOT_COLOURS = 96  # palette size: keeps each PNG well under 300 KB
+SCREENSHOT_COLOURS = 64  # palette size: keeps each PNG well under 300 KB
 
 
 def require_chromium() -> None:

@@ -68,12 +68,12 @@ class Progress:
 
     stage: str
     frames: int
-    fps: float
+    fps: float | None  # None until a second batch of frames has come out
 
     def __str__(self) -> str:
         if self.stage == "detect":
             return "detect: finding the face in every frame"
-        return f"sync: {self.frames} frames, {self.fps:.1f} frames/s"
+        return f"sync: {self.frames} frames" + ("" if self.fps is None else f", {self.fps:.1f} frames/s")
 
 
 class Job:
@@ -128,17 +128,18 @@ class Job:
         with self._lock:
             frames, started = self._frames, self._started
         if not frames:
-            return Progress("detect", 0, 0.0)
+            return Progress("detect", 0, None)
+        batch = self._args[1].batch_size  # frames come out a batch at a time: rates count from the first
         elapsed = time.perf_counter() - started
-        return Progress("sync", frames, frames / elapsed if elapsed > 0 else 0.0)
+        return Progress("sync", frames, (frames - batch) / elapsed if frames > batch and elapsed > 0 else None)
 
     def _hook(self, i: int, source: np.ndarray, result: np.ndarray) -> None:
         if self._cancelled.is_set():
             raise JobCancelled
         with self._lock:
-            if not self._frames:
-                self._started = time.perf_counter()
             self._frames = i + 1
+            if self._frames == self._args[1].batch_size:
+                self._started = time.perf_counter()
         if i % SIDE_BY_SIDE_EVERY == SIDE_BY_SIDE_EVERY // 2 or self.pair is None:
             self.pair = (source.copy(), result.copy())
 
