@@ -32,19 +32,25 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The built-in model replaced by a tiny one, and detections cached in a temporary folder."""
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The built-in model replaced by a tiny one, and detections cached in a temporary folder.
+
+    Yields the folder of the tiny models' source files (``generator_fp32.safetensors``, ``expert_fp32...``).
+    """
     from builtin_assets import tiny_assets
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ATTNWAV2LIP_ASSETS", str(tiny_assets(tmp_path_factory.mktemp("assets"))))
+        assets = tiny_assets(tmp_path_factory.mktemp("assets"))
+        mp.setenv("ATTNWAV2LIP_ASSETS", str(assets))
         mp.setenv("ATTNWAV2LIP_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+        yield assets / "sources"
 
 
 @pytest.fixture(scope="module")
-def server(tiny_models: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
-    with pytest.MonkeyPatch.context() as mp, serving(tmp_path_factory.mktemp("server"), mp) as running:
+def server(tiny_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
+    """The server, offering a --checkpoint besides the built-in model."""
+    with pytest.MonkeyPatch.context() as mp, serving(tmp_path_factory.mktemp("server"), mp,
+                                                      checkpoints=(tiny_models / "generator_fp32.safetensors",)) as running:
         yield running
 
 
@@ -100,6 +106,20 @@ def test_api_runs_a_job(server: tuple[str, object], media: dict[str, Path]) -> N
     assert not any(app.workdir.iterdir())  # the job's folder went with it
 
 
+def test_api_models_from_the_server_and_uploads(server: tuple[str, object], media: dict[str, Path],
+                                               tiny_models: Path) -> None:
+    from gradio_client import handle_file
+
+    client = _client(server[0])
+    report = client.predict(**_sync_args(media), model="generator_fp32.safetensors")[-1]
+    assert report["model"] == "checkpoint generator_fp32.safetensors"
+    upload = handle_file(str(tiny_models / "generator_fp32.safetensors"))
+    assert client.predict(**_sync_args(media), checkpoint=upload)[-1]["model"].startswith("uploaded checkpoint")
+    with pytest.raises(Exception, match="generator") as caught:  # an expert is refused by the safe loader
+        client.predict(**_sync_args(media), checkpoint=handle_file(str(tiny_models / "expert_fp32.safetensors")))
+    assert "Traceback" not in str(caught.value)
+
+
 def test_api_user_errors_are_one_line(server: tuple[str, object], media: dict[str, Path]) -> None:
     from gradio_client import handle_file
 
@@ -129,7 +149,7 @@ def test_api_cancel_stops_the_job_and_cleans_up(server: tuple[str, object], medi
         time.sleep(0.2)
 
 
-def test_ttl_removes_uploads_and_results(tiny_models: None, tmp_path: Path, media: dict[str, Path],
+def test_ttl_removes_uploads_and_results(tiny_models: Path, tmp_path: Path, media: dict[str, Path],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     with serving(tmp_path, monkeypatch, ttl_seconds=TTL_SECONDS) as (url, _):
         _client(url).predict(**_sync_args(media))

@@ -7,7 +7,6 @@ is a bug, logged with its traceback on the server while the page shows a generic
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import tempfile
@@ -25,8 +24,6 @@ from .jobs import BUILTIN, Job, JobCancelled, Models  # noqa: E402
 from .limits import check_face, check_speech  # noqa: E402
 from .options import DEFAULTS, DETECTORS, LOOPS, PRECISIONS, REFERENCES, sync_options  # noqa: E402
 from .preview import preview  # noqa: E402
-
-log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25  # how often a running job's progress reaches the page
 CHECKPOINT_TYPES = [".pth", ".pt", ".tar", ".safetensors"]

@@ -7,7 +7,6 @@ The page's handler stays a plain generator that polls the job, so Gradio can clo
 from __future__ import annotations
 
 import contextvars
-import logging
 import os
 import shutil
 import threading
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ..inference import SyncReport
-
-log = logging.getLogger(__name__)
 
 BUILTIN = "built-in"
 SIDE_BY_SIDE_EVERY = 25  # keep one (input, result) frame pair this often for the side-by-side view
