@@ -10,14 +10,14 @@ export MALLOC_MMAP_THRESHOLD_ := 33554432
 export MALLOC_TRIM_THRESHOLD_ := 100000000000
 export MALLOC_TOP_PAD_ := 1073741824
 
-.PHONY: setup test demo builtin bench clean
+.PHONY: setup test demo serve screenshots builtin bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[faces,synth,export,dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[faces,synth,export,dev,serve]'
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps mediapipe==0.10.14
 	touch $(STAMP)
 
@@ -26,6 +26,13 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/attnwav2lip demo --out demo_output
+
+serve: $(STAMP)
+	$(VENV)/bin/attnwav2lip serve
+
+# docs/serve.md's two screenshots, taken again by the browser test (needs Debian's chromium)
+screenshots: $(STAMP)
+	ATTNWAV2LIP_SCREENSHOTS=docs $(PY) -m pytest tests/test_serve.py -k browser_end_to_end
 
 # The shipped models from three training runs (files, checkpoint folders or run folders), float16:
 #   make builtin GENERATOR=runs/synth_attn EXPERT=runs/synth_expert EVALUATOR=runs/synth_evaluator

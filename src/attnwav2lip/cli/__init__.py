@@ -19,6 +19,7 @@ from ..errors import AttnWav2LipError
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
     "sync",
+    "serve",
     "demo",
     "synth",
     "preprocess",
