@@ -28,7 +28,7 @@ TIERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("scorers", frozenset({"metrics"})),
     ("data", frozenset({"data"})),
     ("jobs", frozenset({"lipsync", "train", "export", "viz"})),
-    ("protocols", frozenset({"evaluation", "demo"})),
+    ("protocols", frozenset({"evaluation", "demo", "serve"})),
     ("interface", frozenset({"cli", "__main__"})),
 )
 TIER_OF = {unit: level for level, (_, units) in enumerate(TIERS) for unit in units}

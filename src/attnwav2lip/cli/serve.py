@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import DependencyError
+from ..serve import Limits, ServeConfig, auth_from_env
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -28,8 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..serve import Limits, ServeConfig, auth_from_env
-
     limits = Limits(upload_mb=args.max_upload_mb, seconds=args.max_seconds, side=args.max_side)
     config = ServeConfig(host=args.host, port=args.port, checkpoints=tuple(args.checkpoint),
                          concurrency=args.concurrency, queue_size=args.queue_size, limits=limits, ttl_seconds=args.ttl,
@@ -37,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         from ..serve import launch
     except ImportError as exc:
-        from ..errors import DependencyError
-
         raise DependencyError(f"serve needs the [serve] extra: pip install 'attnwav2lip[serve]' ({exc})") from None
     print(f"serving on http://{args.host}:{args.port} (Ctrl+C stops)" + (" with sign-in" if config.auth else ""))
     launch(config)

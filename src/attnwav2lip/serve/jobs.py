@@ -23,7 +23,7 @@ from ..errors import ConfigError, MediaError
 if TYPE_CHECKING:
     from torch import nn
 
-    from ..inference import SyncReport
+    from ..lipsync import SyncReport
 
 BUILTIN = "built-in"
 SIDE_BY_SIDE_EVERY = 25  # keep one (input, result) frame pair this often for the side-by-side view
