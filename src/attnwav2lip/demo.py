@@ -80,8 +80,9 @@ def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, 
     from .synth.visemes import mouth_track
     from .video import iter_frames, write_video
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    from .outputs import make_output_folder
+
+    folder = make_output_folder(out)
     source = speak(config.source_text, config.source_voice, lead_silence=0.2)
     driving = speak(config.driving_text, config.driving_voice, lead_silence=0.2)
     identity = sample_identity(config.identity_seed)

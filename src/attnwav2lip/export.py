@@ -208,7 +208,9 @@ def export_checkpoint(
     exceeds ``tolerance``, so a failed check never leaves a wrong model behind.
     """
     from .checkpoints import load_model
+    from .outputs import check_output_file
 
+    check_output_file(path, (checkpoint,), suffixes={".onnx"})
     require("onnx", "onnxscript", "onnxruntime")
     generator = load_model(checkpoint, kind="generator")
     differences: dict[int, float] = {}

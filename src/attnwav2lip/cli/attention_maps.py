@@ -36,8 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import check_output_file
     from ..viz import attention_report, save_png
 
+    check_output_file(args.out, (args.checkpoint, args.face, args.audio, args.synthtalk_truth), suffixes={".png"})
     report = attention_report(
         args.checkpoint, args.face, audio=args.audio,
         mouth_box=tuple(args.mouth_box) if args.mouth_box else None, frames=args.frames,

@@ -203,12 +203,9 @@ def draw_random_pairs(folder: str | os.PathLike[str], out_list: str | os.PathLik
 
 
 def _folder(path: str | os.PathLike[str]) -> Path:
-    folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MediaError(f"cannot create output folder {folder} ({exc.strerror})") from None
-    return folder
+    from ..outputs import make_output_folder
+
+    return make_output_folder(path)
 
 
 def _describe(protocol: str, options: ScoringOptions) -> str:

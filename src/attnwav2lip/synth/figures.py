@@ -65,8 +65,9 @@ def write_figures(out: str | os.PathLike[str]) -> list[Path]:
     import cv2
     from matplotlib.figure import Figure  # no pyplot: the process's backend and figure registry stay untouched
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    from ..outputs import make_output_folder
+
+    folder = make_output_folder(out)
     sheet_path = folder / "synthtalk_identities.png"
     with atomic_path(sheet_path) as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(contact_sheet(), cv2.COLOR_RGB2BGR))
