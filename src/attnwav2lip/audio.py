@@ -35,8 +35,10 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
     """Decode the first audio stream of any file PyAV reads into float32 mono in [-1, 1] at ``sr``.
 
     Works on wav, mp3, m4a, flac, ogg and on a video's audio track. Raises MediaError for a missing
-    file, a file without audio, corrupt data, or a track with no samples.
+    file, a file without audio, corrupt data, a track with no samples, or one that ends well before
+    its header says (truncated).
     """
+    from .integrity import check_audio_length, wav_declared_seconds
     from .video import open_audio, resampled_audio
 
     with open_audio(path) as (container, stream):
@@ -48,6 +50,10 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
         wav = wav[:declared]  # drop the encoder's end padding (AAC pads its last frame)
     if wav.size == 0:
         raise MediaError(f"{path}: audio stream has no samples")
+    promised = wav_declared_seconds(path)
+    if promised is None and declared is not None:
+        promised = declared / sr
+    check_audio_length(path, promised, wav.size / sr)
     wav = np.nan_to_num(wav.astype(np.float32, copy=False), copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
     return np.clip(wav, -1.0, 1.0, out=wav)
 

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import math
 import os
 import tempfile
 import time
@@ -48,6 +49,9 @@ ON_MISSING = ("pass", "error")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FACE_SIZE = 96
 REFERENCE_GAP = 25  # "window" references come from a frame this many source frames away (~1 s)
+MAX_FPS = 240.0  # --fps for a still: phones film slow motion at 240; more only multiplies frames
+MAX_OUTPUT_PIXELS = 1e12  # frames x width x height of one output: ~5 h of 1080p at 25 fps
+SILENCE_FLOOR = -2.0  # normalised mel level of noise at about -60 dBFS: quieter is silence on any track
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class SyncOptions:
                 raise ConfigError(f"{name} must be one of {'|'.join(allowed)}, got {value!r}")
         for name, ok, rule in (
             ("batch_size", self.batch_size >= 1, ">= 1"), ("resize_factor", self.resize_factor >= 1, ">= 1"),
-            ("fps", self.fps > 0, "> 0"), ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
+            ("fps", 0 < self.fps <= MAX_FPS, f"> 0 and <= {MAX_FPS:g}"), ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
             ("face_index", self.face_index >= 0, ">= 0"), ("feather", self.feather >= 0, ">= 0"),
             ("silence_db", self.silence_db > 0, "> 0"),
             ("neutral_frame", self.neutral_frame is None or self.neutral_frame >= 0, ">= 0"),
@@ -109,6 +113,10 @@ class SyncOptions:
             value = getattr(self, name)
             if value is not None and len(value) != 4:
                 raise ConfigError(f"{name} needs 4 values: top, bottom, left, right")
+        if self.box is not None:
+            from .checks import check_box_order
+
+            check_box_order(self.box)
 
 
 @dataclass(frozen=True)
@@ -177,10 +185,11 @@ def silent_windows(mel: np.ndarray, starts: np.ndarray, silence_db: float) -> np
     """(len(starts),) bool: windows whose loudest column is ``silence_db`` below the track's loud parts.
 
     Loudness of a column is its loudest mel band (normalised: 8 units per 100 dB), so tones and
-    broadband speech count alike; "loud" is the 95th percentile over the track.
+    broadband speech count alike; "loud" is the 95th percentile over the track. Below
+    ``SILENCE_FLOOR`` a window is silent whatever the track: a silent track has no loud parts.
     """
     level = mel.max(axis=0)
-    threshold = np.percentile(level, 95) - silence_db * 8.0 / 100.0
+    threshold = max(np.percentile(level, 95) - silence_db * 8.0 / 100.0, SILENCE_FLOOR)
     windows = audio_mod.mel_windows_at(level[None, :], starts)[:, 0, :]
     return windows.max(axis=1) < threshold
 
@@ -381,9 +390,12 @@ class LipSyncer:
         clock: _Stopwatch,
     ) -> tuple[int, float, "FaceTrack", int, int]:
         """The body of ``sync``: audio, pass 1, pass 2. Returns what the report needs."""
+        from .outputs import VIDEO_CONTAINERS, check_output_file
+
         opts = self.options
         if (audio is None) == (text is None):
             raise ConfigError("give exactly one of an audio file and a text to speak")
+        check_output_file(out, (face, audio), suffixes=VIDEO_CONTAINERS)
         if text is not None:
             from .synth.speech import speak
 
@@ -396,6 +408,10 @@ class LipSyncer:
         mel = audio_mod.melspectrogram(wav)
         num_out = audio_mod.num_output_frames(len(wav), source.fps)
         del wav
+        if num_out * source.width * source.height > MAX_OUTPUT_PIXELS:
+            raise ConfigError(f"{num_out} frames of {source.width}x{source.height} at {source.fps:g} fps is beyond "
+                              f"what one run writes ({MAX_OUTPUT_PIXELS:.0e} pixels); lower --fps, --resize-factor, "
+                              "or split the audio")
 
         with VideoWriter(out, source.fps, (source.width, source.height), audio=mux_audio,
                          audio_rate=audio_mod.SAMPLE_RATE, preset=opts.preset, crf=opts.crf) as writer:
@@ -417,9 +433,11 @@ class LipSyncer:
         from .faces import (Detections, DetectionCache, DetectorConfig, TrackConfig, VideoDetections, detect_frames,
                             detect_video, track_faces)
 
+        from .checks import check_box_in_frame, check_face_index, check_padded_boxes
+
         opts = self.options
-        config = TrackConfig(speaker=opts.face_index, smooth=5 if opts.smooth else 1, pads=tuple(opts.pads),
-                             box=None if opts.box is None else _box_xyxy(opts.box))
+        box = None if opts.box is None else _box_xyxy(check_box_in_frame(opts.box, source.width, source.height))
+        config = TrackConfig(speaker=opts.face_index, smooth=5 if opts.smooth else 1, pads=tuple(opts.pads), box=box)
         size = (source.height, source.width)
         if opts.box is not None:
             return track_faces([Detections.empty()] * source.num_frames, size, config)
@@ -440,7 +458,10 @@ class LipSyncer:
         for times in (clock.wall, clock.cpu):
             times["detect"] -= times["decode"]  # pass 1 so far: decoding happened inside detection
         scaled = VideoDetections(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
-        return scaled.track(config)
+        track = scaled.track(config)
+        check_face_index(opts.face_index, track, found.detections, source.path)
+        check_padded_boxes(track, opts.pads)
+        return track
 
     def _generate(
         self,
