@@ -215,15 +215,21 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        unsafe = re.search(r"GLOBAL (\S+)", str(exc))
-        if unsafe:
-            raise CheckpointError(
-                f"{path}: refused: its pickle would load {unsafe.group(1)}, which can run code; "
-                "only weights-only checkpoints are loaded"
-            ) from None
+        if str(exc).startswith("Weights only load failed"):  # torch's weights-only unpickler refused it
+            raise CheckpointError(f"{path}: refused: this checkpoint would run code ({_unsafe_part(exc)}); "
+                                  "only weights-only checkpoints are loaded") from None
         raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
     except Exception as exc:  # any other failure to parse an untrusted file is the file's fault
         raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
+
+
+def _unsafe_part(exc: BaseException) -> str:
+    """What the refused pickle asked for, from torch's message, without its advice to load it unsafely."""
+    text = str(exc)
+    found = re.search(r"GLOBAL (\S+)", text) or re.search(r"Unsupported operand \d+", text)
+    if found is None:
+        return "a pickle beyond plain tensors and containers"
+    return f"it loads {found.group(1)}" if found.re.pattern.startswith("GLOBAL") else f"pickle opcode: {found.group(0)}"
 
 
 def _read_original(path: Path) -> _Weights:
