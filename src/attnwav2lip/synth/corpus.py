@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 SPLITS: tuple[str, ...] = ("train", "val", "test", "evaluator")
 TRUTH_SUFFIXES: tuple[str, ...] = (".wav", ".speech.json", ".mp4", ".npz")
+TAIL_SILENCE = 0.15  # seconds of silence after the speech, at least
 
 
 @dataclass(frozen=True)
@@ -159,16 +160,19 @@ def is_complete(out: Path, clip_id: str) -> bool:
 def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> "Utterance":
     """The clip's stored speech, synthesising and storing it first if it is not there yet.
 
-    Stored speech is padded with silence (at least 0.15 s, and to `min_seconds`) up to a whole
-    number of frames, so video and audio end together.
+    Stored speech is padded with silence (at least TAIL_SILENCE s, and to `min_seconds`) up to a
+    whole number of frames, so video and audio end together; the speech is cut early enough that
+    the padded clip stays within `max_seconds` (unless its first clause alone is longer).
     """
     from .speech import Utterance, pad_to, speak
 
     if paths[".wav"].is_file() and paths[".speech.json"].is_file():
         return Utterance.load(paths[".wav"], paths[".speech.json"])
+    room = config.max_seconds - TAIL_SILENCE - 1.0 / config.fps  # the tail and the last frame's rounding
     utt = speak(spec.text, spec.voice, rate=spec.rate, pitch=spec.pitch, pitch_range=spec.pitch_range,
-                lead_silence=spec.lead_silence, max_seconds=spec.target_seconds, min_seconds=config.min_seconds)
-    seconds = max(utt.duration + 0.15, config.min_seconds)
+                lead_silence=spec.lead_silence, max_seconds=min(spec.target_seconds, room),
+                min_seconds=config.min_seconds)
+    seconds = max(utt.duration + TAIL_SILENCE, config.min_seconds)
     utt = pad_to(utt, samples_for_frames(math.ceil(seconds * config.fps - 1e-9), config.fps))
     utt.save(paths[".wav"], paths[".speech.json"])
     return utt
@@ -266,8 +270,9 @@ def write_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int
     """Generate (or complete) a corpus in `out`; writes corpus.yaml and manifest.jsonl, returns the records."""
     from tqdm import tqdm
 
-    root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
+    from ..outputs import make_output_folder
+
+    root = make_output_folder(out)
     recipe = root / "corpus.yaml"
     if recipe.is_file() and load_recipe(CorpusConfig, recipe) != config:
         raise ConfigError(f"{recipe}: this folder holds a corpus made with other settings; "

@@ -192,12 +192,13 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
     """Synthesise `text`; returns 16 kHz audio and its phoneme timeline.
 
     `lead_silence` seconds of silence are prepended. With `max_seconds`, the speech is cut at the
-    last clause end (espeak END event) before that time, or if that would leave less than
-    `min_seconds`, at the first clause end after `min_seconds`; the text is cut there too, so
-    audio, text and timeline always agree.
+    last clause end (espeak END event) at or after `min_seconds` and before `max_seconds`; if no
+    clause ends there, at the last clause end before `max_seconds` (shorter than `min_seconds`:
+    callers pad with silence), and only when the first clause alone is longer, at its end. The
+    text is cut there too, so audio, text and timeline always agree.
     """
-    if not text.strip():
-        raise ConfigError("nothing to speak: the text is empty")
+    if not any(ch.isalnum() for ch in text):
+        raise ConfigError(f"nothing to speak: the text {text!r} has no words")
     pcm, events = _synthesise(text, voice, rate, pitch, pitch_range)
     scale = SAMPLE_RATE / ESPEAK_RATE
     end_sample, spoken = len(pcm), text
@@ -205,8 +206,9 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
         limit = (max_seconds - lead_silence) * ESPEAK_RATE
         least = (min_seconds - lead_silence) * ESPEAK_RATE
         ends = [(s, pos) for kind, s, pos, _ in events if kind == _EVENT_END and s > 0]
-        fitting = [e for e in ends if least <= e[0] <= limit]
-        cut = fitting[-1] if fitting else next((e for e in ends if e[0] >= least), None)
+        within = [e for e in ends if e[0] <= limit]
+        fitting = [e for e in within if e[0] >= least]
+        cut = fitting[-1] if fitting else within[-1] if within else ends[0] if ends else None
         if cut is not None and len(pcm) > limit:
             end_sample, position = cut
             spoken = text[: max(position - 1, 0)].strip()  # espeak positions are 1-based characters
