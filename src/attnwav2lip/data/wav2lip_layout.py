@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import MANIFEST, DatasetError, append_jsonl, clean_tmp, read_manifest, write_clip
+from .store import MANIFEST, DatasetError, append_jsonl, clean_tmp, finish_tmp, read_manifest, write_clip
 
 FPS = 25.0
 
@@ -159,8 +159,9 @@ def convert_wav2lip(
 
     lists = Path(filelists) if filelists is not None else Path(root) / "filelists"
     _check_source(_original_root(root), lists, splits)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import make_output_folder
+
+    out = make_output_folder(out)
     clean_tmp(out, "convert")
     done = {r.id for r in read_manifest(out)} if (out / MANIFEST).is_file() else set()
     counts = {"converted": 0, "skipped": 0, "empty": 0}
@@ -188,6 +189,7 @@ def convert_wav2lip(
             append_jsonl(out / MANIFEST, [record])
             done.add(key)
             counts["converted"] += 1
+    finish_tmp(out, "convert")
     return counts
 
 
