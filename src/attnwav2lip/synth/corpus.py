@@ -162,7 +162,7 @@ def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> 
 
     Stored speech is padded with silence (at least TAIL_SILENCE s, and to `min_seconds`) up to a
     whole number of frames, so video and audio end together; the speech is cut early enough that
-    the padded clip stays within `max_seconds` (unless its first clause alone is longer).
+    the padded clip stays within `max_seconds`.
     """
     from .speech import Utterance, pad_to, speak
 
