@@ -215,8 +215,9 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if str(exc).startswith("Weights only load failed"):  # torch's weights-only unpickler refused it
-            raise CheckpointError(f"{path}: refused: this checkpoint would run code ({_unsafe_part(exc)}); "
+        unsafe = _unsafe_part(exc)
+        if unsafe:
+            raise CheckpointError(f"{path}: refused: this checkpoint would run code ({unsafe}); "
                                   "only weights-only checkpoints are loaded") from None
         raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
     except Exception as exc:  # any other failure to parse an untrusted file is the file's fault
@@ -224,12 +225,17 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
 
 
 def _unsafe_part(exc: BaseException) -> str:
-    """What the refused pickle asked for, from torch's message, without its advice to load it unsafely."""
+    """What a pickle refused by torch's weights-only loader asked for ("" when the bytes are no
+    pickle at all): a global it would load, or a pickle opcode beyond plain tensors and containers."""
+    import pickletools
+
     text = str(exc)
-    found = re.search(r"GLOBAL (\S+)", text) or re.search(r"Unsupported operand \d+", text)
-    if found is None:
-        return "a pickle beyond plain tensors and containers"
-    return f"it loads {found.group(1)}" if found.re.pattern.startswith("GLOBAL") else f"pickle opcode: {found.group(0)}"
+    found = re.search(r"GLOBAL (\S+)", text)
+    if found:
+        return f"it loads {found.group(1)}"
+    found = re.search(r"Unsupported operand (\d+)", text)
+    opcode = pickletools.code2op.get(chr(int(found.group(1)))) if found else None
+    return f"pickle opcode {opcode.name}" if opcode is not None else ""
 
 
 def _read_original(path: Path) -> _Weights:
@@ -305,5 +311,8 @@ def _with_article(noun: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's first line, or only its kind where torch's text would advise weights_only=False."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text or "weights_only" in text:
+        return type(exc).__name__
+    return text.splitlines()[0]

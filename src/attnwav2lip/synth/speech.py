@@ -199,6 +199,8 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
     than `max_seconds` goes over. The text is cut there too, so audio, text and timeline always
     agree.
     """
+    if not text.strip():
+        raise ConfigError("nothing to speak: the text is empty")
     if not any(ch.isalnum() for ch in text):
         raise ConfigError(f"nothing to speak: the text {text!r} has no words")
     pcm, events = _synthesise(text, voice, rate, pitch, pitch_range)
