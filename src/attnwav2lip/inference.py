@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-import math
 import os
 import tempfile
 import time
@@ -430,10 +429,9 @@ class LipSyncer:
     def _track(self, source: _FaceSource, num_out: int, clock: _Stopwatch) -> "FaceTrack":
         """Pass 1: the speaker's box for every source frame that the output uses."""
         from .config import to_dict
+        from .checks import check_box_in_frame, check_face_index, check_padded_boxes
         from .faces import (Detections, DetectionCache, DetectorConfig, TrackConfig, VideoDetections, detect_frames,
                             detect_video, track_faces)
-
-        from .checks import check_box_in_frame, check_face_index, check_padded_boxes
 
         opts = self.options
         box = None if opts.box is None else _box_xyxy(check_box_in_frame(opts.box, source.width, source.height))

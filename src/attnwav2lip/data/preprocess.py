@@ -114,11 +114,11 @@ def preprocess(
     """
     from tqdm import tqdm
 
+    from ..outputs import make_output_folder
+
     index, count = shard
     if not 0 <= index < count:
         raise ConfigError(f"shard {index}/{count}: expected 0 <= i < n")
-    from ..outputs import make_output_folder
-
     found = find_videos(videos)  # a missing source fails before anything is created
     out = make_output_folder(out)
     check_settings(out, config)
