@@ -94,10 +94,14 @@ def test_shards_are_disjoint_and_complete() -> None:
     assert all(len(o) > 40 for o in owners)
 
 
-def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray) -> None:
+def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray,
+                                caplog: pytest.LogCaptureFixture) -> None:
     root, out = lrs2, tmp_path / "store"
-    counts = preprocess(root, out, progress=False)
+    with caplog.at_level("WARNING", logger="attnwav2lip"):
+        counts = preprocess(root, out, progress=False)
     assert counts == {"ok": 2, "no_face": 1, "unsynced": 0, "failed": 1, "skipped": 0, "clips": 3}
+    assert "failed 333/00003: " in caplog.text and "skipped" not in caplog.text  # as the counts say
+    assert not (out / TMP).exists()  # no empty temp folders are left behind
     records = {r.id: r for r in read_clip_manifest(out)}
     assert {k: (r.frames, r.split) for k, r in records.items()} == {
         "111/00001/00": (24, "train"), "111/00001/01": (20, "train"), "444/00004/00": (18, "test")}
@@ -116,6 +120,14 @@ def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray
         assert abs(np.diff(boxes[:-4, 0]).mean() + SHIFT) < 0.5  # the smoothing window flattens the last 4
     again = preprocess(root, out, progress=False)  # resumable: only the failed video is retried
     assert (again["skipped"], again["failed"], again["clips"]) == (3, 1, 0)
+
+
+def test_a_missing_source_creates_nothing(tmp_path: Path) -> None:
+    from attnwav2lip.data.store import DatasetError
+
+    with pytest.raises(DatasetError, match="not found"):
+        preprocess(tmp_path / "no-such-videos", tmp_path / "store", progress=False)
+    assert not (tmp_path / "store").exists()
 
 
 def test_fps_conversion_by_timestamps(tmp_path: Path, portrait: np.ndarray) -> None:

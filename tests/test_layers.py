@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "attnwav2lip"
 #: bottom to top; keep in step with the table in docs/architecture.md
 TIERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("foundation", frozenset({"attnwav2lip", "errors", "_lazy", "fileio", "config", "precision", "devices",
-                              "progress", "eval_mode"})),
+                              "progress", "eval_mode", "integrity", "outputs", "native_stderr"})),
     ("media", frozenset({"video", "audio", "looping"})),
     ("networks", frozenset({"models", "checkpoints", "builtin"})),
     ("faces", frozenset({"faces"})),

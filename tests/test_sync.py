@@ -383,7 +383,7 @@ def test_cli_errors(tmp_path: Path, media: dict[str, Path], capsys: pytest.Captu
 
 
 def test_face_options(tmp_path: Path, media: dict[str, Path], face_image: np.ndarray) -> None:
-    """--face-index picks a face (there is only one: index 1 finds none), --detector, --nosmooth,
+    """--face-index picks a face (there is only one: index 1 is refused), --detector, --nosmooth,
     --pads, --landmarks and --device change what runs."""
     pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -392,8 +392,9 @@ def test_face_options(tmp_path: Path, media: dict[str, Path], face_image: np.nda
         return LipSyncer(options=options, generator=SpyGenerator.make()).sync(
             media["face"], media["speech"], tmp_path / "o.mp4", hook=lambda i, s, d: pairs.__setitem__(i, (s, d)))
 
-    assert run(face_index=1, smooth=False).missing_face_frames == 13
-    assert all(np.array_equal(*pair) for pair in pairs.values())
+    with pytest.raises(NoFaceError, match=r"^--face-index 1: at most 1 face per frame found in .*face\.mp4 "
+                                          r"\(valid indices: 0\.\.0\)$"):
+        run(face_index=1, smooth=False)
     assert run(detector="haar", pads=(0, 0, 0, 0), device="cpu").missing_face_frames == 0
     changed = [np.argwhere(np.any(s != d, axis=2)) for s, d in pairs.values()]
     assert all(len(c) for c in changed)

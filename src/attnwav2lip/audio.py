@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import MediaError
+from .integrity import check_audio_length, wav_declared_seconds
 from .video import open_audio, resampled_audio
 
 SAMPLE_RATE = 16000
@@ -28,6 +29,7 @@ PREEMPHASIS = 0.97
 MIN_LEVEL_DB, REF_LEVEL_DB, MAX_ABS = -100.0, 20.0, 4.0
 SILENCE = -MAX_ABS  # the normalised mel value of digital silence (the clip floor)
 
+SILENCE_FLOOR = -2.0  # normalised mel level of noise at about -60 dBFS: quieter is silence on any track
 _MAX_PADDING = 2048  # samples (at 16 kHz) of codec end padding that load_audio trims
 _STFT_CHUNK = 4096  # STFT frames per FFT call: bounds memory on long audio
 
@@ -36,7 +38,8 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
     """Decode the first audio stream of any file PyAV reads into float32 mono in [-1, 1] at ``sr``.
 
     Works on wav, mp3, m4a, flac, ogg and on a video's audio track. Raises MediaError for a missing
-    file, a file without audio, corrupt data, or a track with no samples.
+    file, a file without audio, corrupt data, a track with no samples, or one that ends well before
+    its header says (truncated).
     """
     with open_audio(path) as (container, stream):
         declared = _declared_samples(stream, sr)
@@ -47,6 +50,10 @@ def load_audio(path: str | os.PathLike[str], sr: int = SAMPLE_RATE) -> np.ndarra
         wav = wav[:declared]  # drop the encoder's end padding (AAC pads its last frame)
     if wav.size == 0:
         raise MediaError(f"{path}: audio stream has no samples")
+    promised = wav_declared_seconds(path)
+    if promised is None and declared is not None:
+        promised = declared / sr
+    check_audio_length(path, promised, wav.size / sr)
     wav = np.nan_to_num(wav.astype(np.float32, copy=False), copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
     return np.clip(wav, -1.0, 1.0, out=wav)
 
@@ -184,9 +191,10 @@ def silent_windows(mel: np.ndarray, starts: np.ndarray, silence_db: float) -> np
     """(len(starts),) bool: windows whose loudest column is ``silence_db`` below the track's loud parts.
 
     Loudness of a column is its loudest mel band (normalised: 8 units per 100 dB), so tones and
-    broadband speech count alike; "loud" is the 95th percentile over the track.
+    broadband speech count alike; "loud" is the 95th percentile over the track. Below
+    ``SILENCE_FLOOR`` a window is silent whatever the track: a silent track has no loud parts.
     """
     level = mel.max(axis=0)
-    threshold = np.percentile(level, 95) - silence_db * 8.0 / 100.0
+    threshold = max(np.percentile(level, 95) - silence_db * 8.0 / 100.0, SILENCE_FLOOR)
     windows = mel_windows_at(level[None, :], starts)[:, 0, :]
     return windows.max(axis=1) < threshold

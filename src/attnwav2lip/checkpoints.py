@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import struct
+import pickletools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -249,15 +250,26 @@ def safe_torch_load(path: str | os.PathLike[str]) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        unsafe = re.search(r"GLOBAL (\S+)", str(exc))
+        unsafe = _unsafe_part(exc)
         if unsafe:
-            raise CheckpointError(
-                f"{path}: refused: its pickle would load {unsafe.group(1)}, which can run code; "
-                "only weights-only checkpoints are loaded"
-            ) from None
+            raise CheckpointError(f"{path}: refused: this checkpoint would run code ({unsafe}); "
+                                  "only weights-only checkpoints are loaded") from None
         raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
     except Exception as exc:  # any other failure to parse an untrusted file is the file's fault
         raise CheckpointError(f"{path}: corrupt or truncated PyTorch file ({_first_line(exc)})") from None
+
+
+def _unsafe_part(exc: BaseException) -> str:
+    """What a pickle refused by torch's weights-only loader asked for ("" when the bytes are no
+    pickle at all): a global it would load, or a pickle opcode beyond plain tensors and containers."""
+
+    text = str(exc)
+    found = re.search(r"GLOBAL (\S+)", text)
+    if found:
+        return f"it loads {found.group(1)}"
+    found = re.search(r"Unsupported operand (\d+)", text)
+    opcode = pickletools.code2op.get(chr(int(found.group(1)))) if found else None
+    return f"pickle opcode {opcode.name}" if opcode is not None else ""
 
 
 def _read_original(path: Path) -> _Weights:
@@ -331,5 +343,8 @@ def _with_article(noun: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's first line, or only its kind where torch's text would advise weights_only=False."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text or "weights_only" in text:
+        return type(exc).__name__
+    return text.splitlines()[0]

@@ -30,6 +30,7 @@ from .metrics.ground_truth import mouth_metrics
 from .metrics.lse import lse_scores
 from .metrics.mouth_opening import mouth_opening, opening_strips, pearson
 from .metrics.synthtalk_scores import synthtalk_crops
+from .outputs import make_output_folder
 from .synth.identity import sample_identity
 from .synth.motion import sample_motion
 from .synth.speech import speak
@@ -82,8 +83,7 @@ def follows_speech_better(lse_c: float, opening_r: float, baseline_lse_c: float,
 
 def run_demo(out: str | os.PathLike[str], config: DemoConfig = DemoConfig(), *, progress: bool = True) -> DemoResult:
     """Render, lip-sync, score and write the demo outputs into folder ``out``."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_output_folder(out)
     source = speak(config.source_text, config.source_voice, lead_silence=0.2)
     driving = speak(config.driving_text, config.driving_voice, lead_silence=0.2)
     identity = sample_identity(config.identity_seed)

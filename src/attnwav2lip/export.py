@@ -26,6 +26,7 @@ from .config import from_dict, to_dict
 from .errors import CheckpointError, ConfigError, DependencyError
 from .eval_mode import eval_mode
 from .fileio import atomic_path
+from .outputs import check_output_file
 
 if TYPE_CHECKING:
     import torch
@@ -196,6 +197,7 @@ def export_checkpoint(
     The file is verified under a temporary name and only appears at ``path`` when no difference
     exceeds ``tolerance``, so a failed check never leaves a wrong model behind.
     """
+    check_output_file(path, (checkpoint,), suffixes={".onnx"})
     require("onnx", "onnxscript", "onnxruntime")
     generator = load_model(checkpoint, kind="generator")
     differences: dict[int, float] = {}

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import numpy as np
 
 from .errors import ConfigError, MediaError
+from .integrity import FrameTiming, check_frame_count
 from .fileio import atomic_path
+from .outputs import VIDEO_CONTAINERS
 
 if TYPE_CHECKING:
     from av.video.codeccontext import VideoCodecContext
@@ -115,6 +117,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             return MediaInfo(0, 0, 0.0, 0, duration, False, True, audio_rate, False)
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
+        if _quarter_turns(_display_rotation(path)) % 2:
+            width, height = height, width  # sizes are the displayed picture's, as every reader returns it
         if _is_image_format(container):
             return MediaInfo(width, height, 0.0, 1, 0.0, True, has_audio, audio_rate, True)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -134,6 +138,24 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         if width <= 0 or height <= 0:
             raise MediaError(f"{path}: video stream has no frame size")
         return MediaInfo(width, height, fps, num_frames, duration, True, has_audio, audio_rate, False)
+
+
+def _display_rotation(path: str | os.PathLike[str]) -> float:
+    """The display rotation of the first frame, counter-clockwise degrees (phones store portrait
+    video as landscape frames and a display matrix that turns them)."""
+    import av
+
+    with _open(path) as container:
+        try:
+            frame = next(container.decode(container.streams.video[0]), None)
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"{path}: corrupt video ({exc.__class__.__name__})") from None
+    return 0.0 if frame is None else float(frame.rotation)
+
+
+def _quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns (``np.rot90``'s k) that show a frame as its display matrix says."""
+    return round(rotation / 90.0) % 4
 
 
 def scaled_size(width: int, height: int, scale: int | tuple[int, int] | None) -> tuple[int, int]:
@@ -157,9 +179,12 @@ def iter_frames(
 
     ``scale``: see ``scaled_size``; scaling happens in FFmpeg's swscale (area averaging) as part of
     the RGB conversion, so a downscaled pass costs no more than a full-size one. Frames before ``start`` are
-    decoded and dropped (exact, unlike keyframe seeking). Corrupt data raises MediaError.
+    decoded and dropped (exact, unlike keyframe seeking). Frames come upright: a display rotation
+    (phone video) is applied, and sizes are those of the displayed picture. Corrupt data raises
+    MediaError.
     """
     import av
+
 
     container = _open(path)
     try:
@@ -167,16 +192,26 @@ def iter_frames(
             raise MediaError(f"{path}: no video stream (expected a video or an image)")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        timing = FrameTiming(path, stream.average_rate, stream.time_base)
         size: tuple[int, int] | None = None
+        decoded = 0
         for index, frame in enumerate(container.decode(stream)):
+            decoded = index + 1
+            timing.see(index, frame.pts)
             if index < start:
                 continue
+            turns = _quarter_turns(frame.rotation)
             if size is None:
-                size = scaled_size(frame.width, frame.height, scale)
+                shown = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+                size = scaled_size(*shown, scale)
+                if turns % 2:
+                    size = size[::-1]  # swscale works on the stored picture
             if size == (frame.width, frame.height):
-                yield frame.to_ndarray(format="rgb24")
+                picture = frame.to_ndarray(format="rgb24")
             else:
-                yield frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="AREA")
+                picture = frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="AREA")
+            yield np.ascontiguousarray(np.rot90(picture, turns)) if turns else picture
+        check_frame_count(path, stream.frames, decoded)
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: corrupt video ({exc.__class__.__name__})") from None
     finally:
@@ -226,7 +261,7 @@ class _AudioFeed:
         self._pending: list[np.ndarray] = []  # (channels, n) blocks not yet handed out
         self._pending_len = 0
         if isinstance(source, np.ndarray):
-            samples = np.asarray(source, dtype=np.float32)
+            samples = _finite(np.asarray(source, dtype=np.float32))
             samples = samples.reshape(1, -1) if samples.ndim == 1 else samples.T  # (n, ch) -> (ch, n)
             self.rate, self.channels = _aac_rate(rate), samples.shape[0]
             if self.rate != rate:
@@ -244,7 +279,8 @@ class _AudioFeed:
             self.channels = 1 if stream.channels == 1 else 2
             self.rate = _aac_rate(stream.rate)
             layout = "mono" if self.channels == 1 else "stereo"
-            yield from resampled_audio(container, stream, path, rate=self.rate, layout=layout, fmt="fltp")
+            for block in resampled_audio(container, stream, path, rate=self.rate, layout=layout, fmt="fltp"):
+                yield _finite(block)
 
     def close(self) -> None:
         """Release the source file now (a generator would otherwise hold it until collected)."""
@@ -277,6 +313,13 @@ class _AudioFeed:
         return np.ascontiguousarray(np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0], dtype=np.float32)
 
 
+def _finite(samples: np.ndarray) -> np.ndarray:
+    """Samples the AAC encoder accepts: NaN as silence, +-inf and overs clipped to full scale."""
+    if np.isfinite(samples).all() and np.abs(samples).max(initial=0.0) <= 1.0:
+        return samples
+    return np.clip(np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+
+
 # FFmpeg's AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace / AVColorRange codes
 # (libavutil/pixfmt.h). PyAV's reformatter.Colorspace enum holds swscale's codes, not these.
 _SMPTE170M = 6
@@ -293,8 +336,10 @@ def _tag_bt601(codec_context: "VideoCodecContext") -> None:
 
 
 class VideoWriter:
-    """H.264 (yuv420p, BT.601 limited range, tagged as such) + AAC mp4 writer, streamed and atomic.
+    """H.264 (yuv420p, BT.601 limited range, tagged as such) + AAC writer, streamed and atomic.
 
+    The container follows the path's suffix (``outputs.VIDEO_CONTAINERS``: mp4, m4v, mov, mkv);
+    any other suffix is refused rather than written as mp4 bytes under a misleading name.
     ``size`` is (width, height) of the frames to be written. yuv420p needs even sizes: an odd side
     is padded by one pixel replicating the last row / column (nothing of the input is cropped).
     ``audio`` is the path of any file with sound (encoded at its own sample rate) or a float32
@@ -319,6 +364,10 @@ class VideoWriter:
     ) -> None:
         check_encoder_options(preset, crf)
         self.path = Path(path)
+        self._format = VIDEO_CONTAINERS.get(self.path.suffix.lower())
+        if self._format is None:
+            raise ConfigError(f"{self.path}: cannot write {self.path.suffix or 'files without a suffix'}; "
+                              f"use {', '.join(VIDEO_CONTAINERS)}")
         self.rate = frame_rate(fps)
         self.size = (int(size[0]), int(size[1]))
         self.frames_written = 0
@@ -338,7 +387,7 @@ class VideoWriter:
             if self._feed is not None:
                 self._stack.callback(self._feed.close)
             tmp = self._stack.enter_context(atomic_path(self.path))
-            self._container = av.open(str(tmp), mode="w", format="mp4")
+            self._container = av.open(str(tmp), mode="w", format=self._format)
             self._stack.callback(self._container.close)
             video = self._container.add_stream("libx264", rate=self.rate)
             video.width, video.height = width + width % 2, height + height % 2

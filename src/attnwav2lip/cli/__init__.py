@@ -8,10 +8,13 @@ cheap to import (no torch at import time) so that ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Iterator, NoReturn, Sequence
 
 from .. import __version__
 from ..errors import AttnWav2LipError
@@ -35,8 +38,28 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+# Signals that end a run the way Ctrl-C does: Docker, systemd, `timeout` and job schedulers send
+# SIGTERM, a closed terminal SIGHUP. Each becomes KeyboardInterrupt, so every atomic write unwinds.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived; ``signum`` says which (the exit code is 128 + signum, as shells report)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command (``--help`` has the rest)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="attnwav2lip",
         description="Lip-sync talking-face generation (AttnWav2Lip) and its research pipeline.",
     )
@@ -52,14 +75,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
     try:
-        result = args.func(args)
+        with _stop_signals_interrupt():
+            result = args.func(args)
     except AttnWav2LipError as exc:
         print(f"attnwav2lip {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + signum
     return int(result or 0)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` while the command runs (main thread only:
+    a CLI embedded in a thread keeps its host's handlers)."""
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, interrupt) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class _StderrHandler(logging.StreamHandler):

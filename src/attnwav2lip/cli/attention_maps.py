@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..outputs import check_output_file
 from ..video import write_png
 from ..viz import attention_report
 
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out, (args.checkpoint, args.face, args.audio, args.synthtalk_truth), suffixes={".png"})
     report = attention_report(
         args.checkpoint, args.face, audio=args.audio,
         mouth_box=tuple(args.mouth_box) if args.mouth_box else None, frames=args.frames,

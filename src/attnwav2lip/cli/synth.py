@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
     parser.add_argument("--size", type=int, default=256, help="frame side in pixels (default 256)")
     parser.add_argument("--min-seconds", type=float, default=2.0, help="shortest clip, at clause granularity")
-    parser.add_argument("--max-seconds", type=float, default=6.0, help="longest clip, at clause granularity")
+    parser.add_argument("--max-seconds", type=float, default=6.0,
+                        help="longest clip, never exceeded: speech is cut at a clause end, or at a word boundary when "
+                             "the first clause alone is longer")
     parser.add_argument("--clips-per-identity", type=int, default=2, help="clips sharing one identity (default 2)")
     parser.add_argument("--split-shares", type=float, nargs=4, default=(0.7, 0.1, 0.1, 0.1),
                         metavar=("TRAIN", "VAL", "TEST", "EVALUATOR"),

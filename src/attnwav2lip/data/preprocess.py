@@ -33,9 +33,9 @@ confidence is below ``min_confidence`` is dropped, otherwise it is shifted by th
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -54,13 +54,16 @@ from ..faces.tracking import TrackConfig
 from ..fileio import create_text_atomic
 from ..metrics.lse import lse_scores
 from ..metrics.scoring import resample_frames
+from ..outputs import make_output_folder
 from ..progress import progress_bar
 from ..video import iter_frames, probe
 from .sources import VideoItem, find_videos, in_shard
-from .store import MANIFEST, VIDEOS, DatasetError, append_jsonl, clean_tmp, read_jsonl, write_clip
+from .store import MANIFEST, VIDEOS, DatasetError, append_jsonl, clean_tmp, finish_tmp, read_jsonl, write_clip
 
 if TYPE_CHECKING:
     from ..metrics.lse import SyncEvaluator, SyncScores
+
+log = logging.getLogger(__name__)
 
 DETECT_BATCH = 16  # frames per detector call
 SETTINGS = "preprocess.yaml"  # the PreprocessConfig a store's clips were made with
@@ -114,21 +117,21 @@ def preprocess(
 ) -> dict[str, int]:
     """Preprocess every video of ``videos`` (folder or list; see ``sources``) into the store ``out``.
 
-    Resumable and crash-safe (module docstring). Bad videos are reported on stderr, recorded as
-    "failed" and retried by the next run. Returns counts of videos: ok, no_face, unsynced (every
+    Resumable and crash-safe (module docstring). Bad videos are logged, recorded as "failed" and
+    retried by the next run. Returns counts of videos: ok, no_face, unsynced (every
     segment failed the sync check), failed, skipped (done before), and clips written. Raises
     DatasetError when ``out`` was made with other settings.
     """
     index, count = shard
     if not 0 <= index < count:
         raise ConfigError(f"shard {index}/{count}: expected 0 <= i < n")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    found = find_videos(videos)  # a missing source fails before anything is created
+    out = make_output_folder(out)
     check_settings(out, config)
     run = f"shard-{index}-of-{count}"
     clean_tmp(out, run)
     done = _done(out)
-    todo = [v for v in find_videos(videos) if in_shard(v.key, index, count)]
+    todo = [v for v in found if in_shard(v.key, index, count)]
     pending = [item for item in todo if item.key not in done]
     counts = {"ok": 0, "no_face": 0, "unsynced": 0, "failed": 0, "skipped": len(todo) - len(pending), "clips": 0}
     bar = progress_bar(show=progress, total=len(pending), desc=f"preprocess {index}/{count}", unit="video")
@@ -138,9 +141,10 @@ def preprocess(
         counts[result.status] += 1
         counts["clips"] += len(result.clips)
         if result.status == "failed":
-            bar.write(f"skipped {result.key}: {result.reason}", file=sys.stderr)
+            log.warning("failed %s: %s", result.key, result.reason)
         bar.update()
     bar.close()
+    finish_tmp(out, run)
     return counts
 
 

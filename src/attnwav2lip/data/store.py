@@ -20,6 +20,7 @@ manifest only; the last record of an id wins, so re-listing a clip after a crash
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -176,6 +177,13 @@ def clean_tmp(root: str | os.PathLike[str], tmp_name: str) -> int:
     count = sum(1 for p in folder.rglob("*") if p.is_file())
     shutil.rmtree(folder)
     return count
+
+
+def finish_tmp(root: str | os.PathLike[str], tmp_name: str) -> None:
+    """After a run: remove its emptied ``.tmp/<tmp_name>`` folders, and ``.tmp`` unless another run uses it."""
+    clean_tmp(root, tmp_name)
+    with contextlib.suppress(OSError):
+        (Path(root) / TMP).rmdir()
 
 
 class StoredClip:

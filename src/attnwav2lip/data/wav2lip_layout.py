@@ -22,8 +22,9 @@ import numpy as np
 from ..audio import load_audio, melspectrogram
 from ..errors import MediaError
 from ..fileio import atomic_path
+from ..outputs import make_output_folder
 from ..progress import progress_of
-from .store import MANIFEST, DatasetError, append_jsonl, clean_tmp, read_clip_manifest, write_clip
+from .store import MANIFEST, DatasetError, append_jsonl, clean_tmp, finish_tmp, read_clip_manifest, write_clip
 
 FPS = 25.0
 
@@ -155,8 +156,8 @@ def convert_wav2lip(
     """
     lists = Path(filelists) if filelists is not None else Path(root) / "filelists"
     _check_source(_original_root(root), lists, splits)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+
+    out = make_output_folder(out)
     clean_tmp(out, "convert")
     done = {r.id for r in read_clip_manifest(out)} if (out / MANIFEST).is_file() else set()
     counts = {"converted": 0, "skipped": 0, "empty": 0}
@@ -184,6 +185,7 @@ def convert_wav2lip(
             append_jsonl(out / MANIFEST, [record])
             done.add(key)
             counts["converted"] += 1
+    finish_tmp(out, "convert")
     return counts
 
 

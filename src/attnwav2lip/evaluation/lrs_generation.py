@@ -9,7 +9,8 @@ from pathlib import Path
 from ..checkpoints import load_model
 from ..errors import AttnWav2LipError
 from ..lipsync import LipSyncer, SyncOptions
-from ..metrics.evaluate import LRS_PROTOCOL, describe_protocol, evaluator_label, output_folder
+from ..metrics.evaluate import LRS_PROTOCOL, describe_protocol, evaluator_label
+from ..outputs import make_output_folder
 from ..metrics.protocols import ListOrder, read_pair_list, resolve_media
 from ..metrics.results import write_summary
 from ..metrics.scoring import ScoringOptions, VideoResult, lrs_scorer, score_files
@@ -41,7 +42,7 @@ def evaluate_generator(
     """
     pairs = read_pair_list(test_list, order)
     root = Path(data_root) if data_root is not None else Path(test_list).parent
-    videos = output_folder(Path(out_dir) / "videos")
+    videos = make_output_folder(Path(out_dir) / "videos")
     syncer = LipSyncer(checkpoint, sync_options or SyncOptions(progress=False, device=device, precision="fp32"))
     evaluator = load_model(evaluator_checkpoint, kind="evaluator", device=device)
     scorer = lrs_scorer(evaluator, options)
@@ -57,4 +58,4 @@ def evaluate_generator(
         results += score_files([(target, audio)], scorer)
     generator = Path(checkpoint).name if checkpoint else "the built-in generator"
     protocol = describe_protocol(f"{LRS_PROTOCOL}, generated from {Path(test_list).name} with {generator}", options)
-    return write_summary(output_folder(out_dir), results, label or evaluator_label(evaluator_checkpoint), protocol, name)
+    return write_summary(make_output_folder(out_dir), results, label or evaluator_label(evaluator_checkpoint), protocol, name)

@@ -12,11 +12,13 @@ contours used for blend masks.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, DependencyError
+from ..native_stderr import without_native_chatter
 from .boxes import BoxAdjust, merge_overlapping
 from .detection import Detections, Detector
 
@@ -33,6 +35,9 @@ _MESH_CONTEXT = 1.6  # the mesh sees the face box grown by this factor (it expec
 
 def import_solutions() -> Any:
     """The legacy ``mediapipe.python.solutions`` package, or DependencyError."""
+    # each process() call of mediapipe 0.10.14 trips this protobuf deprecation, a warning for its authors
+    warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
+                            category=UserWarning)
     try:
         from mediapipe.python import solutions
     except ImportError as exc:
@@ -68,14 +73,19 @@ class MediaPipeDetector(Detector):
         self.landmarks = landmarks
         self.tiles = tiles
         self.box_adjust = _ADJUST[model]
-        self._detector = solutions.face_detection.FaceDetection(
-            model_selection=0 if model == "short" else 1, min_detection_confidence=min_score
-        )
-        self._mesh = (
-            solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
-            if landmarks
-            else None
-        )
+        with without_native_chatter():  # the graphs log their start-up to stderr: create and run them once here
+            self._detector = solutions.face_detection.FaceDetection(
+                model_selection=0 if model == "short" else 1, min_detection_confidence=min_score
+            )
+            self._mesh = (
+                solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+                if landmarks
+                else None
+            )
+            blank = np.zeros((64, 64, 3), np.uint8)
+            for graph in (self._detector, self._mesh):
+                if graph is not None:
+                    graph.process(blank)
 
     def _detect(self, frames: list[np.ndarray]) -> list[Detections]:
         return [self._detect_one(np.ascontiguousarray(frame)) for frame in frames]

@@ -14,6 +14,9 @@ from ..faces.factory import DetectorName
 from ..looping import Loop
 from ..precision import Precision
 from ..video import DEFAULT_CRF, DEFAULT_PRESET, check_encoder_options
+from .checks import check_box_order
+
+MAX_FPS = 240.0  # --fps for a still: phones film slow motion at 240; more only multiplies frames
 
 Reference = Literal["frame", "window", "neutral"]
 Blend = Literal["feather", "none"]
@@ -62,7 +65,8 @@ class SyncOptions:
         check_device_name(self.device)
         for name, ok, rule in (
             ("batch_size", self.batch_size >= 1, ">= 1"), ("resize_factor", self.resize_factor >= 1, ">= 1"),
-            ("fps", self.fps > 0, "> 0"), ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
+            ("fps", 0 < self.fps <= MAX_FPS, f"> 0 and <= {MAX_FPS:g}"),
+            ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
             ("face_index", self.face_index >= 0, ">= 0"), ("feather", self.feather >= 0, ">= 0"),
             ("silence_db", self.silence_db > 0, "> 0"),
             ("neutral_frame", self.neutral_frame is None or self.neutral_frame >= 0, ">= 0"),
@@ -74,6 +78,8 @@ class SyncOptions:
             value = getattr(self, name)
             if value is not None and len(value) != 4:
                 raise ConfigError(f"{name} needs 4 values: top, bottom, left, right")
+        if self.box is not None:
+            check_box_order(self.box)
 
 
 def options_from(**values: object) -> SyncOptions:

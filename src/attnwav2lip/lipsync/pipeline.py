@@ -37,16 +37,20 @@ from ..faces import (FACE_SIZE, DetectionCache, Detections, DetectorConfig, Face
 from ..faces.boxes import int_box
 from ..looping import loop_schedule
 from ..models import Generator
+from ..outputs import VIDEO_CONTAINERS, check_output_file
 from ..precision import PrecisionChoice, autocast, memory_format, probe_forward, resolve_precision
 from ..progress import progress_of
 from ..synth.speech import speak
 from ..video import VideoWriter
+from .checks import check_box_in_frame, check_face_index, check_padded_boxes
 from .options import SyncOptions, SyncReport
 from .references import ReferenceCrops
 from .sources import FaceSource, scheduled_frames
 from .stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
+
+MAX_OUTPUT_PIXELS = 1e12  # frames x width x height of one output: ~5 h of 1080p at 25 fps
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class LipSyncer:
         opts = self.options
         if (audio is None) == (text is None):
             raise ConfigError("give exactly one of an audio file and a text to speak")
+        check_output_file(out, (face, audio), suffixes=VIDEO_CONTAINERS)
         if text is not None:
             wav = speak(text).audio
             mux_audio: str | os.PathLike[str] | np.ndarray = wav
@@ -158,6 +163,10 @@ class LipSyncer:
         mel = audio_mod.melspectrogram(wav)
         num_out = audio_mod.num_output_frames(len(wav), source.fps)
         del wav
+        if num_out * source.width * source.height > MAX_OUTPUT_PIXELS:
+            raise ConfigError(f"{num_out} frames of {source.width}x{source.height} at {source.fps:g} fps is beyond "
+                              f"what one run writes ({MAX_OUTPUT_PIXELS:.0e} pixels); lower --fps, --resize-factor, "
+                              "or split the audio")
 
         with VideoWriter(out, source.fps, (source.width, source.height), audio=mux_audio,
                          audio_rate=audio_mod.SAMPLE_RATE, preset=opts.preset, crf=opts.crf) as writer:
@@ -176,8 +185,8 @@ class LipSyncer:
     def _track(self, source: FaceSource, num_out: int, clock: Stopwatch) -> FaceTrack:
         """Pass 1: the speaker's box for every source frame that the output uses."""
         opts = self.options
-        config = TrackConfig(speaker=opts.face_index, smooth=5 if opts.smooth else 1, pads=tuple(opts.pads),
-                             box=None if opts.box is None else _box_xyxy(opts.box))
+        box = None if opts.box is None else _box_xyxy(check_box_in_frame(opts.box, source.width, source.height))
+        config = TrackConfig(speaker=opts.face_index, smooth=5 if opts.smooth else 1, pads=tuple(opts.pads), box=box)
         size = (source.height, source.width)
         if opts.box is not None:
             return track_faces([Detections.empty()] * source.num_frames, size, config)
@@ -199,7 +208,10 @@ class LipSyncer:
         for times in (clock.wall, clock.cpu):
             times["detect"] -= times["decode"]  # pass 1 so far: decoding happened inside detection
         scaled = VideoDetections(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
-        return scaled.track(config)
+        track = scaled.track(config)
+        check_face_index(opts.face_index, track, found.detections, source.path)
+        check_padded_boxes(track, opts.pads)
+        return track
 
     def _generate(
         self,

@@ -17,6 +17,7 @@ from ..checkpoints import load_model
 from ..errors import ConfigError, MediaError
 from ..faces import DetectorConfig
 from ..progress import progress_of
+from ..outputs import make_output_folder
 from ..video import probe
 from .protocols import Pair, random_pairing, write_pair_list
 from .results import compare_results, read_results_csv, write_comparison, write_summary
@@ -70,7 +71,7 @@ def evaluate_videos(
             results = score_files(items, wild_scorer(evaluator, detector, options, wild_config), bar)
         protocol = f"{WILD_PROTOCOL}, {wild.name} detector, tracks > {wild_config.min_track} frames"
     return write_summary(
-        output_folder(out_dir), results, label or evaluator_label(checkpoint), describe_protocol(protocol, options), name
+        make_output_folder(out_dir), results, label or evaluator_label(checkpoint), describe_protocol(protocol, options), name
     )
 
 
@@ -104,7 +105,7 @@ def compare_result_files(
     if len(protocols) == 2 and protocols[0] != protocols[1]:
         raise ConfigError(f"{first} and {second} were scored differently ({protocols[0]!r} vs {protocols[1]!r}); never compare them")
     diffs = compare_results(read_results_csv(first), read_results_csv(second), num_resamples, seed)
-    write_comparison(output_folder(out_dir), diffs, label, _run_names(first, second))
+    write_comparison(make_output_folder(out_dir), diffs, label, _run_names(first, second))
     return label, diffs
 
 
@@ -152,13 +153,6 @@ def draw_random_pairs(folder: str | os.PathLike[str], out_list: str | os.PathLik
     return pairs
 
 
-def output_folder(path: str | os.PathLike[str]) -> Path:
-    folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MediaError(f"cannot create output folder {folder} ({exc.strerror})") from None
-    return folder
 
 
 def describe_protocol(protocol: str, options: ScoringOptions) -> str:

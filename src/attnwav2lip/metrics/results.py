@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import os
 from dataclasses import astuple, fields
@@ -18,6 +19,8 @@ from ..errors import MediaError
 from ..fileio import write_text_atomic
 from .scoring import VideoResult
 from .stats import PairedDifference, Summary, paired_bootstrap, summarize
+
+log = logging.getLogger(__name__)
 
 RESULT_FIELDS = tuple(f.name for f in fields(VideoResult))
 METRICS = ("lse_d", "lse_c")
@@ -70,6 +73,7 @@ def write_summary(
     """
     folder = Path(folder)
     write_results_csv(folder / f"{name}.csv", results)
+    _log_failures(results, folder / f"{name}.csv")
     try:
         summary = summarize_results(results)
     except MediaError:
@@ -94,6 +98,15 @@ def write_summary(
         lines += ["", "Not scored:", "", *(f"- {r.video}: {r.error}" for r in errors)]
     write_text_atomic(folder / f"{name}_summary.md", "\n".join(lines) + "\n")
     return summary
+
+
+def _log_failures(results: Sequence[VideoResult], table: Path) -> None:
+    """Say on the terminal, not only in the table, which rows could not be scored and why."""
+    errors = [r for r in results if not r.ok]
+    if errors:
+        log.warning("warning: %d of %d rows could not be scored (also in %s):", len(errors), len(results), table)
+        for r in errors:
+            log.warning("  %s: %s", r.video, r.error)
 
 
 def compare_results(

@@ -30,6 +30,7 @@ import numpy as np
 from ..config import load_recipe, save_recipe
 from ..errors import ConfigError
 from ..fileio import atomic_path, write_text_atomic
+from ..outputs import make_output_folder
 from ..progress import progress_of
 from ..video import VideoWriter
 from .identity import sample_identity
@@ -41,6 +42,7 @@ from .visemes import frame_phonemes, mouth_track
 
 SPLITS: tuple[str, ...] = ("train", "val", "test", "evaluator")
 TRUTH_SUFFIXES: tuple[str, ...] = (".wav", ".speech.json", ".mp4", ".npz")
+TAIL_SILENCE = 0.15  # seconds of silence after the speech, at least
 
 
 @dataclass(frozen=True)
@@ -160,14 +162,17 @@ def is_complete(out: Path, clip_id: str) -> bool:
 def _utterance(spec: ClipSpec, config: CorpusConfig, paths: dict[str, Path]) -> "Utterance":
     """The clip's stored speech, synthesising and storing it first if it is not there yet.
 
-    Stored speech is padded with silence (at least 0.15 s, and to `min_seconds`) up to a whole
-    number of frames, so video and audio end together.
+    Stored speech is padded with silence (at least TAIL_SILENCE s, and to `min_seconds`) up to a
+    whole number of frames, so video and audio end together; the speech is cut early enough that
+    the padded clip stays within `max_seconds`.
     """
     if paths[".wav"].is_file() and paths[".speech.json"].is_file():
         return Utterance.load(paths[".wav"], paths[".speech.json"])
+    room = config.max_seconds - TAIL_SILENCE - 1.0 / config.fps  # the tail and the last frame's rounding
     utt = speak(spec.text, spec.voice, rate=spec.rate, pitch=spec.pitch, pitch_range=spec.pitch_range,
-                lead_silence=spec.lead_silence, max_seconds=spec.target_seconds, min_seconds=config.min_seconds)
-    seconds = max(utt.duration + 0.15, config.min_seconds)
+                lead_silence=spec.lead_silence, max_seconds=min(spec.target_seconds, room),
+                min_seconds=config.min_seconds)
+    seconds = max(utt.duration + TAIL_SILENCE, config.min_seconds)
     utt = pad_to(utt, samples_for_frames(math.ceil(seconds * config.fps - 1e-9), config.fps))
     utt.save(paths[".wav"], paths[".speech.json"])
     return utt
@@ -250,8 +255,7 @@ def iter_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int 
 def write_corpus(config: CorpusConfig, out: str | os.PathLike[str], workers: int = 1, progress: bool = True
                  ) -> list[dict[str, Any]]:
     """Generate (or complete) a corpus in `out`; writes corpus.yaml and manifest.jsonl, returns the records."""
-    root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_output_folder(out)
     recipe = root / "corpus.yaml"
     if recipe.is_file() and load_recipe(CorpusConfig, recipe) != config:
         raise ConfigError(f"{recipe}: this folder holds a corpus made with other settings; "

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..fileio import atomic_path
 from ..video import write_png
+from ..outputs import make_output_folder
 from .identity import sample_identity
 from .motion import Motion, sample_motion
 from .speech import speak
@@ -62,8 +63,8 @@ def write_figures(out: str | os.PathLike[str]) -> list[Path]:
     """Write the contact sheet and the mouth strip as PNG files into `out`; returns their paths."""
     from matplotlib.figure import Figure  # no pyplot: the process's backend and figure registry stay untouched
 
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+
+    folder = make_output_folder(out)
     sheet_path = folder / "synthtalk_identities.png"
     write_png(sheet_path, contact_sheet())
     crops, labels, step = mouth_strip()

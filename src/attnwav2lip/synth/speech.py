@@ -45,6 +45,7 @@ _INIT_DONT_EXIT = 0x8000
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
 _EVENT_END = 5
 _EVENT_PHONEME = 7
 _PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE = 1, 3, 4
@@ -192,12 +193,16 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
     """Synthesise `text`; returns 16 kHz audio and its phoneme timeline.
 
     `lead_silence` seconds of silence are prepended. With `max_seconds`, the speech is cut at the
-    last clause end (espeak END event) before that time, or if that would leave less than
-    `min_seconds`, at the first clause end after `min_seconds`; the text is cut there too, so
-    audio, text and timeline always agree.
+    last clause end (espeak END event) between `min_seconds` and `max_seconds`, else before the
+    last word starting in that range, else at the latest clause end or word start before
+    `max_seconds` (shorter than `min_seconds`: callers pad with silence). Only a first word longer
+    than `max_seconds` goes over. The text is cut there too, so audio, text and timeline always
+    agree.
     """
     if not text.strip():
         raise ConfigError("nothing to speak: the text is empty")
+    if not any(ch.isalnum() for ch in text):
+        raise ConfigError(f"nothing to speak: the text {text!r} has no words")
     pcm, events = _synthesise(text, voice, rate, pitch, pitch_range)
     scale = SAMPLE_RATE / ESPEAK_RATE
     end_sample, spoken = len(pcm), text
@@ -205,8 +210,13 @@ def speak(text: str, voice: str = DEFAULT_VOICE, *, rate: int = 175, pitch: int 
         limit = (max_seconds - lead_silence) * ESPEAK_RATE
         least = (min_seconds - lead_silence) * ESPEAK_RATE
         ends = [(s, pos) for kind, s, pos, _ in events if kind == _EVENT_END and s > 0]
-        fitting = [e for e in ends if least <= e[0] <= limit]
-        cut = fitting[-1] if fitting else next((e for e in ends if e[0] >= least), None)
+        words = [(s, pos) for kind, s, pos, _ in events if kind == _EVENT_WORD][1:]  # a word's start ends the ones before
+
+        def last(marks: list[tuple[int, int]], low: float) -> list[tuple[int, int]]:
+            return [m for m in marks if low <= m[0] <= limit][-1:]
+
+        cuts = last(ends, least) or last(words, least) or last(sorted(ends + words), 0)
+        cut = cuts[0] if cuts else None
         if cut is not None and len(pcm) > limit:
             end_sample, position = cut
             spoken = text[: max(position - 1, 0)].strip()  # espeak positions are 1-based characters
