@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lip-sync talking-face generation (AttnWav2Lip) and its research pipeline.",
     )
     parser.add_argument("--version", action="version", version=f"attnwav2lip {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", dest="log_level", action="store_const", const=logging.DEBUG,
+                          default=logging.INFO, help="also show debug records")
+    loudness.add_argument("-q", "--quiet", dest="log_level", action="store_const", const=logging.WARNING,
+                          help="only warnings and errors: no notices, no progress bars")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
@@ -49,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
-    configure_logging()
+    configure_logging(args.log_level)
     try:
         result = args.func(args)
     except AttnWav2LipError as exc:
@@ -75,7 +80,8 @@ class _StderrHandler(logging.StreamHandler):
 
 def configure_logging(level: int = logging.INFO) -> None:
     """The library logs through ``logging`` under ``attnwav2lip``; the CLI shows its records on stderr,
-    one line each, prefixed like every other message of the command."""
+    one line each, prefixed like every other message of the command. Above INFO, progress bars hide too
+    (:mod:`attnwav2lip.progress`)."""
     logger = logging.getLogger("attnwav2lip")
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()

@@ -33,9 +33,9 @@ confidence is below ``min_confidence`` is dropped, otherwise it is shifted by th
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -62,6 +62,7 @@ from .store import MANIFEST, VIDEOS, DatasetError, append_jsonl, clean_tmp, read
 if TYPE_CHECKING:
     from ..metrics.lse import SyncEvaluator, SyncScores
 
+log = logging.getLogger(__name__)
 DETECT_BATCH = 16  # frames per detector call
 SETTINGS = "preprocess.yaml"  # the PreprocessConfig a store's clips were made with
 UNCOMPARED = frozenset({"detector.device"})  # where the detector runs, not what the clips are
@@ -138,7 +139,7 @@ def preprocess(
         counts[result.status] += 1
         counts["clips"] += len(result.clips)
         if result.status == "failed":
-            bar.write(f"skipped {result.key}: {result.reason}", file=sys.stderr)
+            log.warning("skipped %s: %s", result.key, result.reason)
         bar.update()
     bar.close()
     return counts
