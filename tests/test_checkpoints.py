@@ -30,7 +30,7 @@ from attnwav2lip.models import (
 )
 from attnwav2lip.train.state import load_state, save_checkpoint
 
-# reference.md §0.3: the only tensors the BGR -> RGB conversion may touch.
+# docs/models.md: the only tensors the BGR -> RGB conversion may touch.
 COLOUR_KEYS = {
     "generator": {"face_encoder_blocks.0.0.conv_block.0.weight", "output_block.1.weight", "output_block.1.bias"},
     "expert": {"face_encoder.0.conv_block.0.weight"},

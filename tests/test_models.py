@@ -39,7 +39,7 @@ def wrapper_keys(prefix: str, norm: bool = True) -> list[str]:
 
 
 def original_generator_keys() -> set[str]:
-    """reference.md §1.8, written out independently of the model code."""
+    """The state_dict keys of Wav2Lip's ``models/wav2lip.py``, written out independently of the model code."""
     encoder = {0: 1, 1: 3, 2: 4, 3: 3, 4: 3, 5: 2, 6: 2}
     decoder = {0: 1, 1: 2, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3}
     prefixes = [f"face_encoder_blocks.{i}.{j}" for i, n in encoder.items() for j in range(n)]

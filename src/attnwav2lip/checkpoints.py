@@ -6,7 +6,7 @@ Recognised by content, not by name:
   script's discriminator checkpoints: a dict with ``state_dict``), syncnet_python's
   ``syncnet_v2.model`` (a plain state dict), in torch's zip format or the legacy pre-zip format,
   with or without DataParallel's ``module.`` prefix. These were trained on BGR images; they are
-  converted to RGB once, here (reference.md §0.3), so the returned network takes and returns RGB
+  converted to RGB once, here (docs/models.md), so the returned network takes and returns RGB
   and computes what the original computes on the BGR image.
 - the project's own format: a safetensors file whose metadata holds the network's kind and its
   config as JSON, enough to rebuild the exact network. Weights only; training state lives apart.
@@ -50,7 +50,7 @@ _SIGNATURES: dict[str, str] = {
     "evaluator": "netcnnlip.0.weight",
 }
 
-# BGR <-> RGB: (key, dim, permutation) of the tensors that touch image channels (reference.md §0.3).
+# BGR <-> RGB: (key, dim, permutation) of the tensors that touch image channels (docs/models.md).
 # Each permutation reverses channel triples, so applying it twice is the identity.
 _COLOUR_PERMUTATIONS: dict[str, tuple[tuple[str, int, tuple[int, ...]], ...]] = {
     "generator": (
