@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
-from test_train_loop import WIDTH, make_store, tiny_generator_config
+from training_runs import WIDTH, make_store, tiny_generator_config
 
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.models import LipSyncExpert

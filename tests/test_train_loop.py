@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import yaml
@@ -13,47 +12,14 @@ import yaml
 from attnwav2lip import cli
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.config import save_recipe
-from attnwav2lip.data.datasets import SamplingConfig
-from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
-from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig
+from attnwav2lip.models import ExpertConfig
 from attnwav2lip.errors import CheckpointError, ConfigError
-from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
-                               SyncLossConfig, TrainConfig, build_datasets, train_expert, train_generator,
-                               with_overrides)
+from attnwav2lip.train import (ExpertTrainConfig, RuntimeConfig, ScheduleConfig, SyncLossConfig, TrainConfig,
+                               build_datasets, train_expert, train_generator, with_overrides)
 from attnwav2lip.train.recorder import read_metrics
 from attnwav2lip.checkpoints import resolve_checkpoint
 from attnwav2lip.train.state import load_state
-
-WIDTH = 0.0625
-
-
-def make_store(root: Path) -> Path:
-    """Three train clips and one val clip of 20 random 96x96 frames with noise audio."""
-    rng = np.random.default_rng(0)
-    records = []
-    for k, split in enumerate(["train", "train", "train", "val"]):
-        n = 20
-        frames = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
-        wav = (0.1 * rng.standard_normal(n * 640)).astype(np.float32)
-        write_clip(root, f"c{k}", frames, wav, fps=25.0, source=f"c{k}.mp4")
-        records.append({"id": f"c{k}", "frames": n, "fps": 25.0, "source": f"c{k}.mp4", "split": split})
-    append_jsonl(root / MANIFEST, records)
-    return root
-
-
-def tiny_data(root: Path, batch_size: int = 2, grad_accum: int = 1) -> DataConfig:
-    return DataConfig(root=str(root), batch_size=batch_size, grad_accum=grad_accum, num_workers=0,
-                      sampling=SamplingConfig(samples_per_epoch=4))
-
-
-def tiny_generator_config(root: Path, *, max_steps: int = 3, sync: SyncLossConfig = SyncLossConfig(schedule="fixed"),
-                          **data: int) -> TrainConfig:
-    return TrainConfig(
-        data=tiny_data(root, **data),
-        model=GeneratorConfig(width=WIDTH, attention="both", mel_offset=-1),
-        schedule=ScheduleConfig(max_steps=max_steps, eval_every=2, checkpoint_every=2, val_batches=1, log_every=1),
-        sync=sync, gan=GanConfig(model=DiscriminatorConfig(width=WIDTH)), runtime=RuntimeConfig(progress=False))
-
+from training_runs import WIDTH, make_store, tiny_data, tiny_generator_config
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
