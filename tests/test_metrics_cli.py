@@ -151,7 +151,7 @@ def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> Non
     torch.manual_seed(0)
     weights = tmp_path / "syncnet_v2.model"
     torch.save(SyncNetEvaluator(width=0.0625, embedding_dim=64).state_dict(), weights)  # the original's layout
-    script = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "syncnet_anchor.py"))
+    script = runpy.run_path(str(Path(__file__).parents[1] / "experiments" / "syncnet_anchor.py"))
     assert script["main"](["--weights", str(weights), "--video", str(clips / "a.mp4")]) == 1  # random weights
     out = capsys.readouterr().out
     assert "AV offset:" in out and "JPEG round trip: True" in out and "anchor NOT reproduced" in out
