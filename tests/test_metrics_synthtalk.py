@@ -167,7 +167,7 @@ def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: 
     from attnwav2lip.cli import main
 
     generator, evaluator = models
-    args = ["evaluate", "--synthtalk", str(corpus), "--checkpoint", str(generator), "--evaluator", str(evaluator),
+    args = ["evaluate", "synthtalk", str(corpus), "--checkpoint", str(generator), "--evaluator", str(evaluator),
             "--out", str(tmp_path), "--pairs", "1", "--seed", "3"]
     monkeypatch.setenv("ATTNWAV2LIP_NATIVE_BF16", "1")  # where auto would choose bf16, scoring still runs fp32
     with caplog.at_level("INFO", logger="attnwav2lip"):

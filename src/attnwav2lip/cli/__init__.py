@@ -15,6 +15,7 @@ from typing import Sequence
 
 from .. import __version__
 from ..errors import AttnWav2LipError
+from .evaluate import upgrade_legacy_argv
 
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 2."""
+    argv = upgrade_legacy_argv(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     try:
