@@ -85,6 +85,7 @@ def originals() -> dict[str, nn.Module]:
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 @pytest.mark.parametrize("kind", list(CLASSES))
+@pytest.mark.slow
 def test_original_formats_load(originals: dict[str, nn.Module], tmp_path: Path, kind: str, legacy: bool) -> None:
     path = tmp_path / ("syncnet_v2.model" if kind == "evaluator" else f"{kind}.pth")
     # zip files carry DataParallel's prefix; legacy evaluator files predate num_batches_tracked.
@@ -162,6 +163,7 @@ def test_colour_swap_is_its_own_inverse() -> None:
     QualityDiscriminator(width=0.125),
     SyncNetEvaluator(width=0.125, embedding_dim=64),
 ], ids=lambda m: f"{m.kind}-{getattr(m.config, 'attention', '')}")
+@pytest.mark.slow
 def test_own_format_round_trip(tmp_path: Path, model: nn.Module) -> None:
     from safetensors import safe_open
 

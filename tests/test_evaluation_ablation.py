@@ -70,6 +70,7 @@ def trained(recipe: Path, expert_file: Path, tmp_path_factory: pytest.TempPathFa
     return out
 
 
+@pytest.mark.slow
 def test_train_resumes_partial_runs_and_skips_finished_ones(trained: Path, recipe: Path, expert_file: Path,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     for name in ("none_s0", "both_s0"):
@@ -97,6 +98,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_report_scores_every_finished_run_on_the_same_pairs(trained: Path, corpus: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     evaluator = tmp_path / "evaluator.safetensors"
@@ -116,6 +118,7 @@ def test_report_scores_every_finished_run_on_the_same_pairs(trained: Path, corpu
     assert pairs[0]["source"] == pairs[1]["source"] and pairs[0]["driving"] == pairs[1]["driving"]
 
 
+@pytest.mark.slow
 def test_statistics_pair_on_seed_and_test_pair() -> None:
     """'both' beats 'none' by exactly +1 LSE-C on every pair; its L1 differs by +-0.01 noise around 0."""
     seeds = (0, 1, 2)
@@ -148,6 +151,7 @@ def test_statistics_pair_on_seed_and_test_pair() -> None:
     assert "| both | 3 |" in text and "Seeds: 3" in text and "**Underpowered:**" in text
 
 
+@pytest.mark.slow
 def test_the_experiment_script_is_a_command_line_over_the_library() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "experiments" / "ablation.py"), "--help"],
                             capture_output=True, text=True, check=True)

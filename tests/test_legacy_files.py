@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from training_runs import make_store
 
 from attnwav2lip.checkpoints import load_model, network_file, resolve_checkpoint
@@ -36,6 +38,7 @@ def test_its_saved_config_loads() -> None:
     assert config.runtime.precision == "auto" and config.gan.enabled
 
 
+@pytest.mark.slow
 def test_it_resumes(tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(RUN, run)

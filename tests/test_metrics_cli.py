@@ -69,6 +69,7 @@ def test_scores_a_folder(clips, evaluator_file, tmp_path, capsys) -> None:
     assert summary.startswith("# LSE (SynthTalk evaluator)") and "| 2 | 1 |" in summary
 
 
+@pytest.mark.slow
 def test_list_with_audio_override_and_jpeg(clips, evaluator_file, tmp_path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips / 'b.mp4'} {clips / 'a.mp4'}\n")
@@ -80,6 +81,7 @@ def test_list_with_audio_override_and_jpeg(clips, evaluator_file, tmp_path) -> N
     assert "JPEG round trip" in (tmp_path / "jpeg_summary.csv").read_text()
 
 
+@pytest.mark.slow
 def test_compare_and_refuse_mixed_evaluators(clips, evaluator_file, tmp_path, capsys) -> None:
     base = ["evaluate", "videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
     assert main([*base, "--name", "first"]) == 0
@@ -171,6 +173,7 @@ def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> Non
     assert evaluator_label(converted) == "syncnet_v2" and evaluator_label(weights) == "syncnet_v2"
 
 
+@pytest.mark.slow
 def test_generate_and_score_a_test_list(evaluator_file, tmp_path, capsys) -> None:
     """--test-list: LipSyncer generates each pair (audio first), the results are scored against the audio."""
     pytest.importorskip("mediapipe")

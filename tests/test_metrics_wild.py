@@ -115,6 +115,7 @@ def talking_face(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_wild_protocol_end_to_end(talking_face, tmp_path, capsys) -> None:
     pytest.importorskip("mediapipe")
     import torch

@@ -67,6 +67,7 @@ def test_multiway_loss_prefers_the_nearest_candidate() -> None:
     assert far > near
 
 
+@pytest.mark.slow
 def test_train_evaluator_run_and_score_with_it(tmp_path, capsys) -> None:
     from attnwav2lip.video import write_video
 

@@ -47,6 +47,7 @@ def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path)
     assert sorted(p.name for p in (run / "checkpoints").glob("step_*")) == ["step_000000003", "step_000000004"]
 
 
+@pytest.mark.slow
 def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "gen.yaml"
     # a threshold no sync loss can miss: alpha switches on at the first validation (step 2)
@@ -69,6 +70,7 @@ def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Pa
     assert all(torch.equal(saved[k], given[k]) for k in given)  # the frozen expert travels with the generator
 
 
+@pytest.mark.slow
 def test_gan_can_start_with_the_sync_term(store: Path, expert_file: Path, tmp_path: Path) -> None:
     config = with_overrides(tiny_generator_config(store, sync=SyncLossConfig(threshold=100.0)),
                             {"gan.start": "with_sync", "schedule.lr_decay_at": [1], "schedule.lr_decay": 0.5})
@@ -88,6 +90,7 @@ def test_decays_count_from_an_optimisers_start() -> None:
     assert [schedule.lr_factor(25, started_at=s) for s in (0, 15, 20)] == pytest.approx([0.01, 0.1, 1.0])
 
 
+@pytest.mark.slow
 def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp_path: Path) -> None:
     config = tiny_generator_config(store, max_steps=2, sync=SyncLossConfig(threshold=0.0))
     val = train_generator(config, tmp_path / "run", expert=expert_file)
@@ -95,6 +98,7 @@ def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp
     assert all("sync" not in r for r in read_metrics(tmp_path / "run", "train"))
 
 
+@pytest.mark.slow
 def test_resume_is_bitwise_exact(store: Path, expert_file: Path, tmp_path: Path) -> None:
     """3 steps straight == 1 step, stop, resume, 2 steps (weights, discriminator, optimiser state)."""
     config = tiny_generator_config(store, max_steps=3)  # 2 batches per epoch: the resume crosses an epoch
@@ -133,6 +137,7 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
 
 
 @pytest.mark.parametrize("restart", [False, True])
+@pytest.mark.slow
 def test_restart_optimizer_starts_adam_afresh_at_the_switch(store: Path, expert_file: Path, restart: bool) -> None:
     config = tiny_generator_config(store, sync=SyncLossConfig(restart_optimizer=restart))
     task, batch = generator_task_and_batch(config, load_model(expert_file, kind="expert"))
@@ -145,6 +150,7 @@ def test_restart_optimizer_starts_adam_afresh_at_the_switch(store: Path, expert_
 
 
 @pytest.mark.parametrize("freeze_bn_at", [None, 1])
+@pytest.mark.slow
 def test_freeze_bn_at_keeps_the_running_statistics_and_trains_the_affine_parameters(
         store: Path, expert_file: Path, tmp_path: Path, freeze_bn_at: int | None) -> None:
     config = with_overrides(tiny_generator_config(store, max_steps=2), {
@@ -159,6 +165,7 @@ def test_freeze_bn_at_keeps_the_running_statistics_and_trains_the_affine_paramet
     assert any(not torch.equal(m.weight, second[name].weight) for name, m in first.items())
 
 
+@pytest.mark.slow
 def test_audio_gain_is_zero_for_a_generator_deaf_to_its_audio(store: Path, expert_file: Path) -> None:
     from attnwav2lip.models import Generator
     from attnwav2lip.train.generator_task import GeneratorTask
@@ -357,6 +364,7 @@ def with_precision(config: TrainConfig, precision: str, **changes: object) -> Tr
     return with_overrides(config, {"runtime.precision": precision, **changes})
 
 
+@pytest.mark.slow
 def test_forced_bf16_run_records_its_precision_and_resumes_bitwise(
         store: Path, expert_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under bf16 autocast (forced, so it runs on any CPU) 3 steps straight == 1 step, stop, resume 2."""
@@ -388,6 +396,7 @@ def test_auto_without_native_bf16_trains_in_fp32_and_says_so(store: Path, expert
     assert load_state(tmp_path / "run" / "checkpoints" / "step_000000001")["precision"] == "fp32"
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_before_precisions_were_recorded_resumes_in_fp32_on_cpu(
         store: Path, expert_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
