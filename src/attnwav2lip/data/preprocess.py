@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from ..metrics.lse import SyncEvaluator, SyncScores
 
 log = logging.getLogger(__name__)
+
 DETECT_BATCH = 16  # frames per detector call
 SETTINGS = "preprocess.yaml"  # the PreprocessConfig a store's clips were made with
 UNCOMPARED = frozenset({"detector.device"})  # where the detector runs, not what the clips are
