@@ -22,6 +22,7 @@ import torch
 
 from attnwav2lip.export import FACE_SHAPE, MEL_SHAPE, OnnxGenerator, export_onnx
 from attnwav2lip.models import Generator
+from record import Record, add_json_argument
 
 
 def timed(fn, *args) -> float:
@@ -30,7 +31,7 @@ def timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def bench_width(width: float, batches: list[int], repeats: int, threads: int, folder: Path) -> None:
+def bench_width(width: float, batches: list[int], repeats: int, threads: int, folder: Path, record: Record) -> None:
     generator = Generator(width=width, attention="both").eval()
     params = sum(p.numel() for p in generator.parameters())
     path = folder / f"generator_{width}.onnx"
@@ -38,6 +39,7 @@ def bench_width(width: float, batches: list[int], repeats: int, threads: int, fo
     session = OnnxGenerator(path, threads=threads)
     size_mb = path.stat().st_size / 1e6
     print(f"width {width}: {params / 1e6:.2f} M params, export {export_s:.1f} s, {size_mb:.1f} MB")
+    record.add("export", width=width, params=params, export_s=export_s, size_mb=size_mb)
     for batch in batches:
         rng = torch.Generator().manual_seed(batch)
         mels = torch.rand((batch, *MEL_SHAPE), generator=rng) * 8 - 4
@@ -58,6 +60,7 @@ def bench_width(width: float, batches: list[int], repeats: int, threads: int, fo
             f"  batch {batch:2d}: torch {t_ms:8.2f} ms/frame  onnxruntime {o_ms:8.2f} ms/frame  "
             f"speed-up {t_ms / o_ms:4.2f}x  max|diff| {diff:.1e}"
         )
+        record.add("forward_ms_per_frame", width=width, batch=batch, torch=t_ms, onnxruntime=o_ms, max_abs_diff=diff)
 
 
 def main() -> None:
@@ -66,12 +69,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per runtime and batch (median kept)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for both runtimes")
+    add_json_argument(parser)
     args = parser.parse_args()
+    record = Record(__file__, args)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s) each, {args.repeats} timed calls per cell")
     with tempfile.TemporaryDirectory() as folder:
         for width in args.widths:
-            bench_width(width, args.batches, args.repeats, args.threads, Path(folder))
+            bench_width(width, args.batches, args.repeats, args.threads, Path(folder), record)
+    record.save()
 
 
 if __name__ == "__main__":

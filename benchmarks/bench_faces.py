@@ -29,6 +29,7 @@ from attnwav2lip.faces import (
     track_faces,
 )
 from attnwav2lip.faces.geometry import _OVAL
+from record import Record, add_json_argument
 
 SIZES = {"256x256": (256, 256), "1280x720": (720, 1280), "1920x1080": (1080, 1920)}
 
@@ -101,7 +102,7 @@ def fit(native: np.ndarray, target: np.ndarray) -> BoxAdjust:
     )
 
 
-def bench_s3fd() -> None:
+def bench_s3fd(record: Record) -> None:
     """S3FD's network cost (weight values do not matter) at what max_side 640 feeds it."""
     import torch
 
@@ -119,6 +120,7 @@ def bench_s3fd() -> None:
             post = time_ms(lambda: postprocess(out), 2, warmup=1)
             print(f"  s3fd network, {threads} thread(s), {label}: {wall:6.0f} / {cpu:6.0f} ms; decoding + NMS of "
                   f"{len(postprocess(out)[0])} random-weight boxes {post:.0f} ms")  # fmt: skip
+            record.add("s3fd_ms", threads=threads, input=label, wall=wall, cpu=cpu, decode_nms=post)
     torch.set_num_threads(default_threads)
 
 
@@ -138,7 +140,9 @@ def synthetic_detections(n: int) -> list[Detections]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    add_json_argument(parser)
     args = parser.parse_args()
+    record = Record(__file__, args)
     warnings.filterwarnings("ignore")
     images = photos()
     repeats = 5 if args.quick else 20
@@ -164,6 +168,7 @@ def main() -> None:
                 print(f"  {photo:13s} {label:22s} {np.round(box, 1).tolist()}  IoU {iou:.3f}  "
                       f"(native {np.round(native, 1).tolist()}, exact fit dx {f.dx:+.3f} dy {f.dy:+.3f} "
                       f"sw {f.sw:.3f} sh {f.sh:.3f})")  # fmt: skip
+                record.add("boxes", photo=photo, detector=label, box=box.tolist(), iou=float(iou), native=native.tolist())
 
     print("\n== detection, ms per frame: wall / CPU (median; max_side 640; in brackets: faces found) ==")
     cases = {size: canvas(images["astronaut"], h, w) for size, (h, w) in SIZES.items()}
@@ -180,28 +185,37 @@ def main() -> None:
         with create_detector(name, **options) as detector:
             for size, frame in cases.items():
                 wall, cpu = timings(lambda: detector.detect(frame[None]), repeats)
-                row.append(f"{size} {wall:6.1f} / {cpu:6.1f} ({len(detector.detect(frame[None])[0])})")
+                faces = len(detector.detect(frame[None])[0])
+                row.append(f"{size} {wall:6.1f} / {cpu:6.1f} ({faces})")
+                record.add("detection_ms_per_frame", detector=label, frame=size, wall=wall, cpu=cpu, faces=faces)
         print(f"  {label:29s} " + " | ".join(row))
-    bench_s3fd()
+    bench_s3fd(record)
 
     print("\n== helpers ==")
     frame = canvas(images["astronaut"], 1080, 1920)
     box = np.array([760, 150, 1150, 620], np.float32)
     face = crop_face(frame, box)
-    print(f"  crop_face 1080p -> 96x96          {time_ms(lambda: crop_face(frame, box), repeats * 5):7.2f} ms")
-    print(f"  paste_face 1080p, 390x470 box     {time_ms(lambda: paste_face(frame, face, box), repeats * 5):7.2f} ms")
+    crop = time_ms(lambda: crop_face(frame, box), repeats * 5)
+    paste = time_ms(lambda: paste_face(frame, face, box), repeats * 5)
     paste_cm = time_ms(lambda: paste_face(frame, face, box, colour_match=True), repeats * 5)
+    print(f"  crop_face 1080p -> 96x96          {crop:7.2f} ms")
+    print(f"  paste_face 1080p, 390x470 box     {paste:7.2f} ms")
     print(f"  paste_face + colour match         {paste_cm:7.2f} ms")
     frames = [frame] * 20
-    print(f"  scene-cut histogram per 1080p frame {time_ms(lambda: scene_cuts(frames), 3) / 20:5.2f} ms")
+    scene = time_ms(lambda: scene_cuts(frames), 3) / 20
+    print(f"  scene-cut histogram per 1080p frame {scene:5.2f} ms")
     detections = synthetic_detections(20_000)
     wall, cpu = timings(lambda: track_faces(detections, (720, 1280)), 1, warmup=0)
     print(f"  track_faces, 20,000 frames (1 face + 30% spurious) {wall / 1000:5.2f} s wall / {cpu / 1000:5.2f} s CPU")
+    record.add("helpers_ms", crop_face_1080p=crop, paste_face_1080p=paste, paste_face_colour_match=paste_cm,
+               scene_cut_per_frame=scene, track_faces_20000_frames_wall=wall, track_faces_20000_frames_cpu=cpu)
     with tempfile.NamedTemporaryFile() as fh:
         fh.write(np.random.default_rng(0).bytes(256 << 20))
         fh.flush()
         seconds = time_ms(lambda: content_digest(fh.name), 3, warmup=1) / 1000
         print(f"  content_digest (cache key)        {256 / seconds:7.0f} MB/s")
+    record.add("content_digest", mb_per_s=256 / seconds)
+    record.save()
 
 
 if __name__ == "__main__":

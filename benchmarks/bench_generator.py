@@ -18,6 +18,7 @@ import torch
 
 from attnwav2lip.models import Generator, LipSyncExpert, QualityDiscriminator, SyncNetEvaluator
 from attnwav2lip.models.config import ATTENTION_KINDS
+from record import Record, add_json_argument
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -50,7 +51,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu")
+    add_json_argument(parser)
     args = parser.parse_args()
+    record = Record(__file__, args)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} CPU threads")
@@ -62,7 +65,9 @@ def main() -> None:
              ("quality discriminator", lambda w: QualityDiscriminator(width=w)),
              ("evaluation SyncNet", lambda w: SyncNetEvaluator(width=w))]
     for name, build in rows:
-        print(f"{name:<26}" + "".join(f"{n_params(build(w)):>14,}" for w in args.widths))
+        counts = [n_params(build(w)) for w in args.widths]
+        print(f"{name:<26}" + "".join(f"{n:>14,}" for n in counts))
+        record.add("parameters", network=name, **{f"width {w}": n for w, n in zip(args.widths, counts)})
 
     print(f"\ngenerator forward, ms per frame: median (min) of {args.repeats}; load average {os.getloadavg()[0]:.1f}")
     print(f"{'width':>6} {'batch':>6} {'none':>18} {'both':>18} {'both/none':>10}")
@@ -73,6 +78,9 @@ def main() -> None:
             none, both = (statistics.median(times[k]) for k in ("none", "both"))
             cells = "".join(f"{f'{statistics.median(times[k]):.2f} ({min(times[k]):.2f})':>18} " for k in ("none", "both"))
             print(f"{width:>6} {batch:>6} {cells}{both / none:>10.2f}")
+            record.add("forward_ms_per_frame", width=width, batch=batch, none=none, both=both,
+                       none_min=min(times["none"]), both_min=min(times["both"]))
+    record.save()
 
 if __name__ == "__main__":
     main()

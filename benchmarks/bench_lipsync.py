@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from record import Record, add_json_argument
+
 SIZE = (1280, 720)
 FPS = 25
 
@@ -75,7 +77,7 @@ def bare_generator_ms(generator, batch_size: int, repeats: int = 5) -> float:
     return 1000.0 * float(np.median(times)) / batch_size
 
 
-def speed(args: argparse.Namespace) -> None:
+def speed(args: argparse.Namespace, record: Record) -> None:
     import torch
 
     from attnwav2lip.lipsync import LipSyncer, SyncOptions
@@ -105,6 +107,8 @@ def speed(args: argparse.Namespace) -> None:
         non_g = f"{sum(wall.get(k, 0.0) for k in stages):.1f} / {sum(cpu.get(k, 0.0) for k in stages):.1f}"
         print(f"| {width:g} | {report.frames / report.seconds:.1f} | {bare:.1f} | {' | '.join(cells)} | {non_g} "
               f"| {wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
+        record.add("ms_per_frame", width=width, fps=report.frames / report.seconds, bare_generator=bare,
+                   wall=dict(wall), cpu=dict(cpu))
 
 
 def detector_in_use(name: str) -> str:
@@ -115,7 +119,7 @@ def detector_in_use(name: str) -> str:
         return f"{name} = {type(detector).__name__}"
 
 
-def memory(args: argparse.Namespace) -> None:
+def memory(args: argparse.Namespace, record: Record) -> None:
     detection = "fixed box (no detection pass)" if args.fixed_box else f"detector {detector_in_use(args.detector)}"
     print(f"peak RSS of a whole `sync` process, 720p @ {FPS} fps, width {args.width}, batch {args.batch_size}, "
           f"preset {args.preset}, torch threads {args.threads}, {detection}")
@@ -140,6 +144,7 @@ def memory(args: argparse.Namespace) -> None:
             raise SystemExit(done.stderr[-2000:])
         frames, peak, wall = done.stdout.split()[-3:]
         print(f"| {seconds:g} s | {frames} | {peak} | {wall} |", flush=True)
+        record.add("peak_rss", seconds=seconds, frames=int(frames), peak_rss_mb=int(peak), wall_s=float(wall))
 
 
 def main() -> None:
@@ -155,8 +160,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", default="/tmp/attnwav2lip-bench")
     parser.add_argument("--fixed-box", action="store_true", help="memory: skip detection (--box), for long inputs")
+    add_json_argument(parser)
     args = parser.parse_args()
-    speed(args) if args.mode == "speed" else memory(args)
+    record = Record(f"{__file__[:-3]}_{args.mode}", args)
+    (speed if args.mode == "speed" else memory)(args, record)
+    record.save()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from attnwav2lip.data.datasets import ExpertDataset, GeneratorDataset, SamplingC
 from attnwav2lip.data.store import MANIFEST, ClipStore, append_jsonl, write_clip
 from attnwav2lip.data.wav2lip_layout import Wav2LipLayout
 from attnwav2lip.models import Generator
+from record import Record, add_json_argument
 
 
 def make_store(root: Path, clips: int, frames: int, size: int = 96) -> None:
@@ -114,7 +115,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--width", type=float, default=0.25)
     parser.add_argument("--steps", type=int, default=3)
+    add_json_argument(parser)
     args = parser.parse_args()
+    record = Record(__file__, args)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -131,13 +134,17 @@ def main() -> None:
             expert = loader_rate(expert_set, 64, workers, max(args.batches // 4, 5))
             print(f"loader, {workers} worker(s): generator {loader[workers]:.0f} windows/s (batch {args.batch}), "
                   f"expert {expert:.0f} windows/s (batch 64)", flush=True)
-        print(f"loader CPU time per window, in-process: generator {cpu_ms_per_sample(generator_set, 200):.2f} ms, "
-              f"expert {cpu_ms_per_sample(expert_set, 200):.2f} ms", flush=True)
+            record.add("loader_windows_per_s", workers=workers, generator=loader[workers], expert=expert)
+        cpu_ms = {"generator": cpu_ms_per_sample(generator_set, 200), "expert": cpu_ms_per_sample(expert_set, 200)}
+        print(f"loader CPU time per window, in-process: generator {cpu_ms['generator']:.2f} ms, "
+              f"expert {cpu_ms['expert']:.2f} ms", flush=True)
+        record.add("loader_cpu_ms_per_window", **cpu_ms)
         make_wav2lip_layout(store, root / "wav2lip")
         layout = Wav2LipLayout(root / "wav2lip", "train")
         original = loader_rate(GeneratorDataset(layout, config, seed=0), args.batch, args.workers[0], max(args.batches // 4, 5))
         print(f"loader on the original jpg layout (mels computed once per clip), {args.workers[0]} worker(s): "
               f"generator {original:.0f} windows/s", flush=True)
+        record.add("original_layout_windows_per_s", workers=args.workers[0], generator=original)
         prefetched = [b for _, b in zip(range(2 + args.steps), DataLoader(generator_set, batch_size=args.batch))]
         train = train_rate(iter(prefetched), args.width, args.steps)
         print(f"training step (Generator width={args.width}, attention=both, batch {args.batch} windows): "
@@ -146,6 +153,8 @@ def main() -> None:
             print(f"loader/training ratio, {workers} worker(s): {rate / train:.1f}x (target >= 3x)")
         live = train_rate(iter(DataLoader(generator_set, batch_size=args.batch, num_workers=1)), args.width, args.steps)
         print(f"training fed live by a 1-worker loader: {live:.1f} windows/s ({args.batch / live * 1000:.0f} ms/step)")
+        record.add("training_windows_per_s", width=args.width, batch=args.batch, prefetched=train, live_1_worker=live)
+    record.save()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import torch
 from attnwav2lip.metrics import jpeg_roundtrip, lse_scores
 from attnwav2lip.metrics.lse import offset_distances
 from attnwav2lip.models import SyncNetEvaluator
+from record import Record, add_json_argument
 
 
 def loop_distances(video: torch.Tensor, audio: torch.Tensor, vshift: int) -> torch.Tensor:
@@ -43,7 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--device", default="cpu")
+    add_json_argument(parser)
     args = parser.parse_args()
+    record = Record(__file__, args)
 
     import cv2
     from skimage import data
@@ -63,6 +66,7 @@ def main() -> None:
         t = best_of(lambda: lse_scores(frames, audio, evaluator, batch_size=batch), repeats=2)
         print(f"lse_scores, {args.seconds:g} s clip ({n - 5} windows), batch {batch}: {t:.2f} s "
               f"({(n - 5) / t:.1f} windows/s, {args.seconds / t:.2f}x real time)")
+        record.add("lse_scores", seconds=args.seconds, windows=n - 5, batch=batch, wall_s=t)
 
     emb_v, emb_a = torch.randn(n - 5, 1024), torch.randn(n - 5, 1024)
     t_vec = best_of(lambda: offset_distances(emb_v, emb_a, 15))
@@ -70,11 +74,14 @@ def main() -> None:
     diff = (offset_distances(emb_v, emb_a, 15) - loop_distances(emb_v, emb_a, 15)).abs().max().item()
     print(f"distances at 31 offsets: vectorised {t_vec * 1e3:.2f} ms, original loop {t_loop * 1e3:.2f} ms, "
           f"max |difference| {diff:.2e}")
+    record.add("distances", offsets=31, vectorised_ms=t_vec * 1e3, loop_ms=t_loop * 1e3, max_abs_diff=diff)
 
     t_jpeg = best_of(lambda: jpeg_roundtrip(frames))
     error = np.abs(jpeg_roundtrip(frames).astype(np.int16) - frames).mean()
     print(f"JPEG round trip (ffmpeg MJPEG defaults): {t_jpeg / n * 1e3:.2f} ms/frame at 160x160, "
           f"mean |error| {error:.2f} grey levels")
+    record.add("jpeg_roundtrip", ms_per_frame=t_jpeg / n * 1e3, size=160, mean_abs_error=float(error))
+    record.save()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from record import Record, add_json_argument
 
 
 def _clip(n: int, seed: int = 0):
@@ -32,7 +33,7 @@ def _clip(n: int, seed: int = 0):
     return sample_identity(seed), sample_motion(seed, n), track
 
 
-def speed(frames: int, size: int) -> None:
+def speed(frames: int, size: int, record: Record) -> None:
     import cv2
 
     from attnwav2lip.synth.render import Renderer
@@ -60,6 +61,8 @@ def speed(frames: int, size: int) -> None:
         print(f"render {size}x{size}, jpeg={'on' if jpeg else 'off'}: {fps.mean():.0f} frames/s wall "
               f"(min {fps.min():.0f}, max {fps.max():.0f}), {per_cpu.mean():.0f} frames per CPU-second (one thread); "
               f"per-clip setup {np.mean(setups[1:]) * 1000:.0f} ms")
+        record.add("render", size=size, jpeg=jpeg, frames_per_s=float(fps.mean()), frames_per_cpu_s=float(per_cpu.mean()),
+                   setup_ms=float(np.mean(setups[1:]) * 1000))
     ident, motion, track = _clip(frames, 9)
     renderer = Renderer(ident, motion, size)
     video = np.stack([renderer.frame(i, track[i]) for i in range(frames)])
@@ -69,9 +72,10 @@ def speed(frames: int, size: int) -> None:
         write_video(Path(tmp) / "x.mp4", video, 25, audio)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
     print(f"encode H.264 + AAC (veryfast, crf 18): {frames / dt:.0f} frames/s wall, {frames / dc:.0f} frames per CPU-second")
+    record.add("encode", size=size, frames_per_s=frames / dt, frames_per_cpu_s=frames / dc)
 
 
-def detect(identities: int, frames: int) -> None:
+def detect(identities: int, frames: int, record: Record) -> None:
     import cv2
 
     from attnwav2lip.faces import DetectorConfig, iou_matrix
@@ -104,10 +108,14 @@ def detect(identities: int, frames: int) -> None:
     print(f"default detector on {identities} identities x {frames} frames = {len(arr)} frames: "
           f"hit rate (IoU >= 0.5) {np.mean(arr >= 0.5) * 100:.1f}%, detected {np.mean(arr > 0) * 100:.1f}%, "
           f"mean IoU {arr[arr > 0].mean():.3f} (median {np.median(arr[arr > 0]):.3f})")
+    record.add("detector", frames=len(arr), hit_rate=float(np.mean(arr >= 0.5)), detected=float(np.mean(arr > 0)),
+               mean_iou=float(arr[arr > 0].mean()))
     print(f"{'attribute':28s} {'frames':>6s} {'hit %':>6s} {'mean IoU':>8s}")
     for key in sorted(hits):
         v = np.array(hits[key])
-        print(f"{key:28s} {len(v):6d} {np.mean(v >= 0.5) * 100:6.1f} {v[v > 0].mean() if (v > 0).any() else 0:8.3f}")
+        mean_iou = float(v[v > 0].mean()) if (v > 0).any() else 0.0
+        print(f"{key:28s} {len(v):6d} {np.mean(v >= 0.5) * 100:6.1f} {mean_iou:8.3f}")
+        record.add("detector_by_attribute", attribute=key, frames=len(v), hit_rate=float(np.mean(v >= 0.5)), mean_iou=mean_iou)
 
 
 def main() -> None:
@@ -119,11 +127,15 @@ def main() -> None:
     dp = sub.add_parser("detect")
     dp.add_argument("--identities", type=int, default=200)
     dp.add_argument("--frames", type=int, default=4)
+    for mode in (sp, dp):
+        add_json_argument(mode)
     args = parser.parse_args()
+    record = Record(f"{__file__[:-3]}_{args.mode}", args)
     if args.mode == "speed":
-        speed(args.frames, args.size)
+        speed(args.frames, args.size, record)
     else:
-        detect(args.identities, args.frames)
+        detect(args.identities, args.frames, record)
+    record.save()
 
 
 if __name__ == "__main__":

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
-import yaml
 
-from attnwav2lip.config import load_recipe
+from attnwav2lip.config import load_recipe, parse_assignments
 from attnwav2lip.models import Generator, LipSyncExpert, QualityDiscriminator
 from attnwav2lip.train import ExpertTrainConfig, RuntimeConfig, TrainConfig, with_overrides
 from attnwav2lip.train.adversarial import Adversary
 from attnwav2lip.train.expert_task import ExpertTask
 from attnwav2lip.train.generator_task import GeneratorTask
 from attnwav2lip.train.runtime import Runtime, start, stop
+from record import Record, add_json_argument
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -59,10 +59,14 @@ def seconds_per_step(task: object, batch: dict[str, torch.Tensor], steps: int, w
     return statistics.median(times), (time.process_time() - cpu) / steps
 
 
-def bench(name: str, steps: int, warmup: int, overrides: dict[str, object]
+def bench(name: str, steps: int, warmup: int, assignments: list[str], threads: int
           ) -> list[tuple[str, int, int, float, tuple[float, float]]]:
     """(variant, global batch, threads, width, (wall, CPU) seconds per step) rows of one recipe."""
-    if "expert" in name:
+    cls = ExpertTrainConfig if "expert" in name else TrainConfig
+    overrides = parse_assignments(cls, assignments)  # typed as the CLI's --set
+    if threads:
+        overrides["runtime.threads"] = threads  # the recipe's runtime would reset torch's threads
+    if cls is ExpertTrainConfig:
         config = with_overrides(load_recipe(ExpertTrainConfig, CONFIGS / f"{name}.yaml"), overrides)
         with running(config.runtime) as runtime:
             task = ExpertTask(LipSyncExpert(config.model), config.optim, runtime)
@@ -100,16 +104,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads, overriding the recipes' runtime.threads (0: keep the recipes')")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. model.width=0.125")
+    add_json_argument(parser)
     args = parser.parse_args()
-    overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
-    if args.threads:
-        overrides["runtime.threads"] = args.threads  # the recipe's runtime would reset torch's threads
+    record = Record(__file__, args)
     print(f"torch {torch.__version__}, CPU")
     print(f"{'recipe':34s} {'batch':>5s} {'width':>5s} {'threads':>7s} {'wall s/step':>11s} {'CPU s/step':>10s} {'windows/s':>9s}")
     for name in args.recipes:
-        for variant, batch, threads, width, (wall, cpu) in bench(name, args.steps, args.warmup, overrides):
+        for variant, batch, threads, width, (wall, cpu) in bench(name, args.steps, args.warmup, args.set, args.threads):
             print(f"{variant:34s} {batch:5d} {width:5.2f} {threads:7d} {wall:11.3f} {cpu:10.3f} "
                   f"{batch / wall:9.1f}", flush=True)
+            record.add("seconds_per_step", recipe=variant, batch=batch, width=width, threads=threads, wall=wall, cpu=cpu,
+                       windows_per_s=batch / wall)
+    record.save()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def _chirp_noise(seconds: float = 3.0) -> np.ndarray:
     return (0.5 * scipy.signal.chirp(t, 100, seconds, 6000) + noise).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_mel_matches_reference() -> None:
     wav = _chirp_noise()
     mel = audio.melspectrogram(wav)

@@ -55,6 +55,7 @@ def test_half_storage_round_trip(tmp_path: Path) -> None:
         assert torch.allclose(loaded(mels, faces), model(mels, faces), atol=2e-3)
 
 
+@pytest.mark.slow
 def test_export_writes_three_half_files_from_runs_and_files(sources: dict[str, Path], tmp_path: Path) -> None:
     from attnwav2lip.train.state import checkpoint_dir, save_checkpoint
 
@@ -74,6 +75,7 @@ def test_export_writes_three_half_files_from_runs_and_files(sources: dict[str, P
         assert torch.equal(shipped.state_dict()[first], original.state_dict()[first].half().float())
 
 
+@pytest.mark.slow
 def test_export_refuses_over_the_size_limit_and_leaves_the_folder_alone(sources: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "assets"
     out.mkdir()

@@ -30,7 +30,7 @@ from attnwav2lip.models import (
 )
 from attnwav2lip.train.state import load_state, save_checkpoint
 
-# reference.md §0.3: the only tensors the BGR -> RGB conversion may touch.
+# docs/models.md: the only tensors the BGR -> RGB conversion may touch.
 COLOUR_KEYS = {
     "generator": {"face_encoder_blocks.0.0.conv_block.0.weight", "output_block.1.weight", "output_block.1.bias"},
     "expert": {"face_encoder.0.conv_block.0.weight"},
@@ -85,6 +85,7 @@ def originals() -> dict[str, nn.Module]:
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
 @pytest.mark.parametrize("kind", list(CLASSES))
+@pytest.mark.slow
 def test_original_formats_load(originals: dict[str, nn.Module], tmp_path: Path, kind: str, legacy: bool) -> None:
     path = tmp_path / ("syncnet_v2.model" if kind == "evaluator" else f"{kind}.pth")
     # zip files carry DataParallel's prefix; legacy evaluator files predate num_batches_tracked.
@@ -162,6 +163,7 @@ def test_colour_swap_is_its_own_inverse() -> None:
     QualityDiscriminator(width=0.125),
     SyncNetEvaluator(width=0.125, embedding_dim=64),
 ], ids=lambda m: f"{m.kind}-{getattr(m.config, 'attention', '')}")
+@pytest.mark.slow
 def test_own_format_round_trip(tmp_path: Path, model: nn.Module) -> None:
     from safetensors import safe_open
 

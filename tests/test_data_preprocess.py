@@ -94,6 +94,7 @@ def test_shards_are_disjoint_and_complete() -> None:
     assert all(len(o) > 40 for o in owners)
 
 
+@pytest.mark.slow
 def test_preprocess_lrs2_layout(tmp_path: Path, lrs2: Path, portrait: np.ndarray,
                                 caplog: pytest.LogCaptureFixture) -> None:
     root, out = lrs2, tmp_path / "store"
@@ -139,6 +140,7 @@ def test_fps_conversion_by_timestamps(tmp_path: Path, portrait: np.ndarray) -> N
     assert abs(step + 2 * SHIFT) < 0.5
 
 
+@pytest.mark.slow
 def test_resume_after_crash_mid_clip(tmp_path: Path, lrs2: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import attnwav2lip.data.preprocess as pre
     from attnwav2lip.data import store
@@ -168,6 +170,7 @@ def test_resume_after_crash_mid_clip(tmp_path: Path, lrs2: Path, monkeypatch: py
     assert np.load(clip_dir(out, "111/00001/01") / "frames.npy", mmap_mode="r").shape == (20, 96, 96, 3)
 
 
+@pytest.mark.slow
 def test_shards_share_one_store(tmp_path: Path, lrs2: Path) -> None:
     root, out = lrs2, tmp_path / "store"
     first = preprocess(root, out, shard=(0, 2), workers=2, progress=False)
@@ -241,6 +244,7 @@ def test_cli_from_wav2lip_refuses_what_it_would_ignore(tmp_path: Path, capsys: p
     assert not (tmp_path / "o").exists()  # nothing created on the way
 
 
+@pytest.mark.slow
 def test_synthtalk_boxes_against_ground_truth(tmp_path: Path) -> None:
     from attnwav2lip.faces.boxes import iou_matrix
     from attnwav2lip.synth.corpus import CorpusConfig, load_truth, read_corpus_manifest as read_corpus, write_corpus
@@ -276,6 +280,7 @@ def test_align_follows_the_lse_offset_convention() -> None:
         assert m >= n - 4 and np.array_equal(frames[:m], audio[:m])  # in sync after alignment
 
 
+@pytest.mark.slow
 def test_sync_check_shifts_or_drops(tmp_path: Path, lrs2: Path) -> None:
     from attnwav2lip.checkpoints import save_model
     from attnwav2lip.data.preprocess import OffsetCheckConfig

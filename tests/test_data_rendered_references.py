@@ -30,6 +30,7 @@ def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.float64) - b).mean() / 255)
 
 
+@pytest.mark.slow
 def test_own_mouth_reproduces_the_stored_crops(synth_store: tuple[Path, Path]) -> None:
     from attnwav2lip.synth.corpus import read_corpus_manifest as read_corpus
     from attnwav2lip.data.rendered_references import render_references
@@ -47,6 +48,7 @@ def test_own_mouth_reproduces_the_stored_crops(synth_store: tuple[Path, Path]) -
         render_references(folder, {**meta, "fps": 30.0}, corpus, source, source, offset=0.0)
 
 
+@pytest.mark.slow
 def test_references_keep_the_face_and_change_the_mouth(synth_store: tuple[Path, Path]) -> None:
     from attnwav2lip.data.rendered_references import write_rendered_references
 
@@ -66,6 +68,7 @@ def test_references_keep_the_face_and_change_the_mouth(synth_store: tuple[Path, 
     assert draw.reference_start == draw.start and np.array_equal(draw.reference, expected)
 
 
+@pytest.mark.slow
 def test_missing_references_and_bad_options_are_reported(synth_store: tuple[Path, Path], tmp_path: Path) -> None:
     from attnwav2lip.data.store import write_clip
 

@@ -39,6 +39,7 @@ def demo_dir(demo_run: tuple[Path, str]) -> Path:
     return demo_run[0]
 
 
+@pytest.mark.slow
 def test_demo_writes_every_output(demo_dir: Path) -> None:
     names = {"input.mp4", "driving.wav", "driving.json", "result.mp4", "side_by_side.mp4", "strip.png", "metrics.json"}
     assert names <= {p.name for p in demo_dir.iterdir()}
@@ -47,6 +48,7 @@ def test_demo_writes_every_output(demo_dir: Path) -> None:
     assert abs(result.duration - driving.duration) <= 1 / result.fps + 1e-3  # output follows the driving audio
 
 
+@pytest.mark.slow
 def test_demo_scores_compare_with_the_truth(demo_dir: Path) -> None:
     metrics = json.loads((demo_dir / "metrics.json").read_text())
     scores = metrics["lower_face_vs_truth"]
@@ -57,6 +59,7 @@ def test_demo_scores_compare_with_the_truth(demo_dir: Path) -> None:
     assert scores["input (do nothing)"]["psnr"] > 20
 
 
+@pytest.mark.slow
 def test_demo_scores_sync_with_the_builtin_evaluator(demo_run: tuple[Path, str]) -> None:
     out, printed = demo_run
     lse = json.loads((out / "metrics.json").read_text())["LSE (SynthTalk evaluator)"]
@@ -74,6 +77,7 @@ def test_demo_scores_sync_with_the_builtin_evaluator(demo_run: tuple[Path, str])
                               f"{opening_r[name]:+.2f}"]
 
 
+@pytest.mark.slow
 def test_demo_verdict_says_no_for_an_untrained_generator_and_yes_for_the_truth(demo_run: tuple[Path, str]) -> None:
     out, printed = demo_run
     metrics = json.loads((out / "metrics.json").read_text())

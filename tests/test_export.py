@@ -33,6 +33,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[nn.Module, Path,
     return load_model(checkpoint), onnx_path, stdout.getvalue()
 
 
+@pytest.mark.slow
 def test_command_reports_a_match(exported: tuple[nn.Module, Path, str]) -> None:
     _, onnx_path, stdout = exported
     lines = [line for line in stdout.splitlines() if line.startswith("batch ")]
@@ -41,6 +42,7 @@ def test_command_reports_a_match(exported: tuple[nn.Module, Path, str]) -> None:
     assert sorted(p.name for p in onnx_path.parent.iterdir()) == ["g.onnx", "g.safetensors"]  # one file, no temporaries
 
 
+@pytest.mark.slow
 def test_graph_names_and_dynamic_batch(exported: tuple[nn.Module, Path, str]) -> None:
     import onnx
 
@@ -52,11 +54,13 @@ def test_graph_names_and_dynamic_batch(exported: tuple[nn.Module, Path, str]) ->
     assert OnnxGenerator(onnx_path).batch_size is None
 
 
+@pytest.mark.slow
 def test_generator_config_travels_in_the_file(exported: tuple[nn.Module, Path, str]) -> None:
     generator, onnx_path, _ = exported
     assert OnnxGenerator(onnx_path).config == generator.config  # mel_offset, attention, width...
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 def test_onnx_matches_torch(exported: tuple[nn.Module, Path, str], batch: int) -> None:
     generator, onnx_path, _ = exported
@@ -84,6 +88,7 @@ class _Blend(nn.Module):
         return torch.sigmoid(self.face(faces) + self.audio(mels.flatten(1))[:, :, None, None])
 
 
+@pytest.mark.slow
 def test_fixed_batch_export_accepts_any_batch(tmp_path: Path) -> None:
     model = _Blend().eval()
     path = export_onnx(model, tmp_path / "fixed.onnx", batch=2)

@@ -155,6 +155,7 @@ def test_prefilter_and_empty_case():
     assert len(postprocess(_outputs({}))[0]) == 0
 
 
+@pytest.mark.slow
 def test_load_original_state_dict_and_detect(weights, net):
     loaded = load_s3fd(weights)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from attnwav2lip import cli
 from attnwav2lip.config import from_dict, load_recipe, save_recipe, to_dict
 from attnwav2lip.errors import AttnWav2LipError, ConfigError
 from attnwav2lip.fileio import atomic_path, create_text_atomic
+from attnwav2lip.progress import progress_bar, shows_progress
 
 
 def test_import_is_light() -> None:
@@ -89,3 +91,22 @@ def test_atomic_path_gives_ordinary_file_mode(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_verbose_and_quiet_set_the_package_logger_and_quiet_hides_progress_bars(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    logger = logging.getLogger("attnwav2lip")
+    before = logger.level
+    try:
+        for flags, level in (([], logging.INFO), (["-v"], logging.DEBUG), (["--quiet"], logging.WARNING)):
+            assert cli.main([*flags, "info"]) == 0
+            assert logger.level == level and shows_progress() == (level <= logging.INFO)
+        assert not shows_progress(False)
+        bar = progress_bar(total=3)
+        bar.update(3)
+        bar.close()
+        assert capsys.readouterr().err == ""  # quiet: no bar
+        with pytest.raises(SystemExit):
+            cli.main(["-v", "-q", "info"])
+    finally:
+        logger.setLevel(before)

@@ -238,3 +238,17 @@ def test_one_name_for_each_thing() -> None:
                 where[node.name].append(module)
     shared = sorted(f"{name}: {', '.join(modules)}" for name, modules in where.items() if len(modules) > 1)
     assert not shared, "\n".join(shared)
+
+
+def test_no_test_module_imports_another_or_loads_code_by_path() -> None:
+    """Shared helpers live in conftest.py or helper modules (tests/training_runs.py); library code in the package."""
+    offenders = []
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name} imports {name}" for name in names if name.split(".")[0].startswith("test_")]
+        if "spec_from_file_location" in text and path.name != Path(__file__).name:
+            offenders.append(f"{path.name} loads a module by file path")
+    assert not offenders, offenders

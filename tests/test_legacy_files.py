@@ -1,7 +1,7 @@
 """Files written before the layered package (commit 7fa4f34) still load and resume.
 
 ``tests/data/run_7fa4f34`` is a generator run folder made by that commit's code: ``train_generator``
-on the tiny store of ``test_train_loop.make_store`` (width 0.0625, GAN on, 2 steps, one checkpoint).
+on the tiny store of ``training_runs.make_store`` (width 0.0625, GAN on, 2 steps, one checkpoint).
 Its saved config states ``mel_offset`` twice (model and sampler) and carries ``img_size``.
 """
 
@@ -11,7 +11,9 @@ import json
 import shutil
 from pathlib import Path
 
-from test_train_loop import make_store
+import pytest
+
+from training_runs import make_store
 
 from attnwav2lip.checkpoints import load_model, network_file, resolve_checkpoint
 from attnwav2lip.train import TrainConfig, resolve_config, train_generator
@@ -36,6 +38,7 @@ def test_its_saved_config_loads() -> None:
     assert config.runtime.precision == "auto" and config.gan.enabled
 
 
+@pytest.mark.slow
 def test_it_resumes(tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(RUN, run)

@@ -11,6 +11,8 @@ import pytest
 
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.cli import main
+from attnwav2lip.cli.evaluate import upgrade_legacy_argv
+from attnwav2lip.metrics.evaluate import evaluator_label
 from attnwav2lip.metrics.protocols import read_pair_list
 from attnwav2lip.metrics.results import read_results_csv, write_summary
 from attnwav2lip.metrics.scoring import VideoResult, read_scoring_frames, score_file
@@ -49,7 +51,7 @@ def evaluator_file(tmp_path_factory):
 
 
 def test_scores_a_folder(clips, evaluator_file, tmp_path, capsys) -> None:
-    assert main(["evaluate", "--videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]) == 0
+    assert main(["evaluate", "videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]) == 0
     assert "LSE (SynthTalk evaluator) over 2 videos" in capsys.readouterr().out
     with open(tmp_path / "scores.csv", newline="") as handle:
         rows = {r["video"].rsplit("/", 1)[-1]: r for r in csv.DictReader(handle)}
@@ -67,10 +69,11 @@ def test_scores_a_folder(clips, evaluator_file, tmp_path, capsys) -> None:
     assert summary.startswith("# LSE (SynthTalk evaluator)") and "| 2 | 1 |" in summary
 
 
+@pytest.mark.slow
 def test_list_with_audio_override_and_jpeg(clips, evaluator_file, tmp_path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips / 'b.mp4'} {clips / 'a.mp4'}\n")
-    args = ["evaluate", "--videos", str(listing), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
+    args = ["evaluate", "videos", str(listing), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
     assert main([*args, "--label", "syncnet_v2", "--jpeg-roundtrip", "--name", "jpeg"]) == 0
     with open(tmp_path / "jpeg.csv", newline="") as handle:
         (row,) = list(csv.DictReader(handle))
@@ -78,8 +81,9 @@ def test_list_with_audio_override_and_jpeg(clips, evaluator_file, tmp_path) -> N
     assert "JPEG round trip" in (tmp_path / "jpeg_summary.csv").read_text()
 
 
+@pytest.mark.slow
 def test_compare_and_refuse_mixed_evaluators(clips, evaluator_file, tmp_path, capsys) -> None:
-    base = ["evaluate", "--videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
+    base = ["evaluate", "videos", str(clips), "--evaluator", str(evaluator_file), "--out", str(tmp_path)]
     assert main([*base, "--name", "first"]) == 0
     first = read_results_csv(tmp_path / "first.csv")
     with open(tmp_path / "first_summary.csv", newline="") as handle:
@@ -89,14 +93,14 @@ def test_compare_and_refuse_mixed_evaluators(clips, evaluator_file, tmp_path, ca
     write_summary(tmp_path, better, "syncnet_v2", protocol, name="third")
     write_summary(tmp_path, better, "SynthTalk evaluator", protocol + ", JPEG round trip", name="fourth")
     capsys.readouterr()
-    compare = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "second.csv")]
+    compare = ["evaluate", "compare", str(tmp_path / "first.csv"), str(tmp_path / "second.csv")]
     assert main([*compare, "--out", str(tmp_path / "cmp"), "--resamples", "100"]) == 0
     assert "LSE (SynthTalk evaluator) lse_d: -0.500 [-0.500, -0.500] (95%) over 2 videos" in capsys.readouterr().out
     assert "| LSE-C | 2 | +0.250 |" in (tmp_path / "cmp" / "comparison.md").read_text()
-    mixed = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "third.csv"), "--out", str(tmp_path)]
+    mixed = ["evaluate", "compare", str(tmp_path / "first.csv"), str(tmp_path / "third.csv"), "--out", str(tmp_path)]
     assert main(mixed) == 2
     assert "different evaluators" in capsys.readouterr().err
-    rescored = ["evaluate", "--compare", str(tmp_path / "first.csv"), str(tmp_path / "fourth.csv"), "--out", str(tmp_path)]
+    rescored = ["evaluate", "compare", str(tmp_path / "first.csv"), str(tmp_path / "fourth.csv"), "--out", str(tmp_path)]
     assert main(rescored) == 2
     err = capsys.readouterr().err
     assert "scored differently" in err and "JPEG round trip" in err and protocol in err
@@ -118,28 +122,34 @@ def test_compare_ignores_how_videos_were_generated_and_names_runs_by_folder(tmp_
 
 def test_random_pairs_and_user_errors(clips, tmp_path, capsys) -> None:
     out = tmp_path / "pairs.txt"
-    assert main(["evaluate", "--random-pairs", str(clips), "--out", str(out), "--seed", "3"]) == 0
+    assert main(["evaluate", "pairs", str(clips), "--out", str(out), "--seed", "3"]) == 0
     pairs = read_pair_list(out)
     assert {p.video for p in pairs} == {"a.mp4", "b.mp4"}  # the shortest clip gets no audio
     assert all(p.audio != p.video for p in pairs)
     resynced = tmp_path / "random_pairs.txt"  # a ReSyncED name is written video first and reads back the same
-    assert main(["evaluate", "--random-pairs", str(clips), "--out", str(resynced), "--seed", "3"]) == 0
+    assert main(["evaluate", "pairs", str(clips), "--out", str(resynced), "--seed", "3"]) == 0
     assert "(video audio)" in capsys.readouterr().out
     assert read_pair_list(resynced) == pairs
-    assert main(["evaluate", "--videos", str(clips), "--out", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit):  # a usage error
+        main(["evaluate", "videos", str(clips), "--out", str(tmp_path)])
     assert "--evaluator" in capsys.readouterr().err
-    assert main(["evaluate", "--videos", str(tmp_path / "nope"), "--evaluator", "x.model", "--out", str(tmp_path)]) == 2
+    assert main(["evaluate", "videos", str(tmp_path / "nope"), "--evaluator", "x.model", "--out", str(tmp_path)]) == 2
 
 
-def test_checkpoint_is_refused_with_videos_and_counted_with_test_list(clips, tmp_path, capsys) -> None:
-    common = ["--evaluator", "x.model", "--out", str(tmp_path), "--checkpoint", "a", "--checkpoint", "b"]
-    assert main(["evaluate", "--videos", str(clips), *common]) == 2
-    err = capsys.readouterr().err
-    assert "--videos scores existing videos: --checkpoint applies to --test-list" in err and "takes one" not in err
-    assert main(["evaluate", "--videos", str(clips), *common[:-2]]) == 2
-    assert "--checkpoint applies to" in capsys.readouterr().err
-    assert main(["evaluate", "--test-list", str(tmp_path / "list.txt"), *common]) == 2
-    assert "--test-list takes one --checkpoint" in capsys.readouterr().err
+def test_the_flags_before_subcommands_still_work_with_one_notice(clips, evaluator_file, tmp_path, capsys) -> None:
+    out = tmp_path / "pairs.txt"
+    assert main(["evaluate", "--random-pairs", str(clips), "--out", str(out), "--seed", "3"]) == 0
+    notice, = capsys.readouterr().err.splitlines()
+    assert notice == f"attnwav2lip evaluate: --random-pairs is deprecated; use `attnwav2lip evaluate pairs {clips} ...`"
+    args = ["evaluate", "--evaluator", str(evaluator_file), "--videos", str(clips), "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert "LSE (SynthTalk evaluator) over 2 videos" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # --checkpoint never applied to scoring existing videos
+        main([*args, "--checkpoint", "g"])
+    assert upgrade_legacy_argv(["-q", "evaluate", "--compare", "a", "b", "--out", "o"]) == [
+        "-q", "evaluate", "compare", "a", "b", "--out", "o"]
+    for unchanged in (["evaluate", "videos", "d"], ["sync", "--face", "evaluate", "--videos", "x"]):
+        assert upgrade_legacy_argv(unchanged) == unchanged
 
 
 def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> None:
@@ -151,15 +161,19 @@ def test_anchor_script_and_original_format_label(clips, tmp_path, capsys) -> Non
     torch.manual_seed(0)
     weights = tmp_path / "syncnet_v2.model"
     torch.save(SyncNetEvaluator(width=0.0625, embedding_dim=64).state_dict(), weights)  # the original's layout
-    script = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "syncnet_anchor.py"))
+    script = runpy.run_path(str(Path(__file__).parents[1] / "experiments" / "syncnet_anchor.py"))
     assert script["main"](["--weights", str(weights), "--video", str(clips / "a.mp4")]) == 1  # random weights
     out = capsys.readouterr().out
     assert "AV offset:" in out and "JPEG round trip: True" in out and "anchor NOT reproduced" in out
-    args = ["evaluate", "--videos", str(clips), "--evaluator", str(weights), "--out", str(tmp_path), "--vshift", "3"]
+    args = ["evaluate", "videos", str(clips), "--evaluator", str(weights), "--out", str(tmp_path), "--vshift", "3"]
     assert main(args) == 0
     assert "LSE (syncnet_v2) over 2 videos" in capsys.readouterr().out
+    converted = tmp_path / "syncnet_v2.safetensors"  # its provenance travels with it, whatever the suffix says
+    save_model(load_model(weights), converted)
+    assert evaluator_label(converted) == "syncnet_v2" and evaluator_label(weights) == "syncnet_v2"
 
 
+@pytest.mark.slow
 def test_generate_and_score_a_test_list(evaluator_file, tmp_path, capsys) -> None:
     """--test-list: LipSyncer generates each pair (audio first), the results are scored against the audio."""
     pytest.importorskip("mediapipe")
@@ -182,7 +196,7 @@ def test_generate_and_score_a_test_list(evaluator_file, tmp_path, capsys) -> Non
     torch.manual_seed(0)
     generator = tmp_path / "g.safetensors"
     save_model(Generator(GeneratorConfig(width=0.0625)), generator)
-    args = ["evaluate", "--test-list", str(listing), "--data-root", str(tmp_path / "lrs2"), "--checkpoint",
+    args = ["evaluate", "list", str(listing), "--data-root", str(tmp_path / "lrs2"), "--checkpoint",
             str(generator), "--evaluator", str(evaluator_file), "--out", str(tmp_path / "out"), "--vshift", "3"]
     assert main(args) == 0
     assert "over 1 generated videos" in capsys.readouterr().out

@@ -127,6 +127,7 @@ def test_matches_reference(evaluator, num_frames: int, seconds: float, size: int
     _assert_matches(scores, expected)
 
 
+@pytest.mark.slow
 def test_other_vshift_and_batch_size_do_not_change_results(tiny) -> None:
     frames, audio = _clip(26, 16000)
     a = lse_scores(frames, audio, tiny, vshift=4, batch_size=1)
@@ -198,6 +199,7 @@ def test_jpeg_roundtrip_is_lossy_but_close(tiny) -> None:
     assert lse_scores(frames, audio, tiny, jpeg_roundtrip=True) == lse_scores(decoded, audio, tiny)
 
 
+@pytest.mark.slow
 def test_scoring_hands_a_training_evaluator_back_in_training_mode() -> None:
     """Scoring runs the evaluator in eval mode without switching a caller's training network off."""
     torch.manual_seed(3)

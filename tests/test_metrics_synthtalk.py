@@ -80,6 +80,7 @@ def test_checkpoint_rows_are_named_by_file() -> None:
     assert list(checkpoint_rows(["a/g.safetensors", "b/g.safetensors"])) == ["a/g.safetensors", "b/g.safetensors"]
 
 
+@pytest.mark.slow
 def test_every_row_is_scored_on_every_pair(report) -> None:
     report, _ = report
     assert report.rows == ("tiny", "module", GROUND_TRUTH, TRUTH_AT_FACE_SIZE, INPUT) and report.generators == ("tiny", "module")
@@ -92,6 +93,7 @@ def test_every_row_is_scored_on_every_pair(report) -> None:
                 assert math.isfinite(getattr(s, name)), (s.row, name)
 
 
+@pytest.mark.slow
 def test_the_truth_row_matches_the_truth_up_to_the_codec(report) -> None:
     report, work = report
     truth, do_nothing = report.results[GROUND_TRUTH], report.results[INPUT]
@@ -105,6 +107,7 @@ def test_the_truth_row_matches_the_truth_up_to_the_codec(report) -> None:
         assert sorted(p.name for p in (work / row).iterdir()) == ["0000.mp4", "0001.mp4"]
 
 
+@pytest.mark.slow
 def test_truth_at_96_px_lies_between_the_truth_and_doing_nothing(report) -> None:
     """The generator's resolution costs detail, and the blend keeps the source outside the mouth."""
     report, _ = report
@@ -113,6 +116,7 @@ def test_truth_at_96_px_lies_between_the_truth_and_doing_nothing(report) -> None
         assert t.l1 < r.l1 < d.l1 and t.mouth_l1 < r.mouth_l1 < d.mouth_l1
 
 
+@pytest.mark.slow
 def test_random_generators_score_below_the_truth(report) -> None:
     report, _ = report
     truth = report.summary(GROUND_TRUTH)
@@ -122,6 +126,7 @@ def test_random_generators_score_below_the_truth(report) -> None:
         assert summary["psnr"].count == 2
 
 
+@pytest.mark.slow
 def test_tables_are_written(report, tmp_path: Path) -> None:
     report, _ = report
     written = report.write(tmp_path, "st")
@@ -144,6 +149,7 @@ def test_tables_are_written(report, tmp_path: Path) -> None:
     assert float(psnr["ci_low"]) <= float(psnr["mean_difference"]) <= float(psnr["ci_high"])
 
 
+@pytest.mark.slow
 def test_groups_of_rows_compare_by_their_per_pair_means(report) -> None:
     report, _ = report
     tiny, module = report.results["tiny"], report.results["module"]
@@ -155,6 +161,7 @@ def test_groups_of_rows_compare_by_their_per_pair_means(report) -> None:
     assert single["l1"] == pytest.approx(np.mean([c.l1 - a.l1 for a, c in zip(tiny, report.results[INPUT])]))
 
 
+@pytest.mark.slow
 def test_reserved_names_are_refused(corpus: Path, models: tuple[Path, Path]) -> None:
     with pytest.raises(ConfigError, match="reserved"):
         score_synthtalk(corpus, {GROUND_TRUTH: models[0]}, models[1], pairs=1)
@@ -162,12 +169,13 @@ def test_reserved_names_are_refused(corpus: Path, models: tuple[Path, Path]) -> 
         score_synthtalk(corpus, {"ground_truth": models[0]}, models[1], pairs=1)
 
 
+@pytest.mark.slow
 def test_cli_scores_one_pair(corpus: Path, models: tuple[Path, Path], tmp_path: Path,
                              monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     from attnwav2lip.cli import main
 
     generator, evaluator = models
-    args = ["evaluate", "--synthtalk", str(corpus), "--checkpoint", str(generator), "--evaluator", str(evaluator),
+    args = ["evaluate", "synthtalk", str(corpus), "--checkpoint", str(generator), "--evaluator", str(evaluator),
             "--out", str(tmp_path), "--pairs", "1", "--seed", "3"]
     monkeypatch.setenv("ATTNWAV2LIP_NATIVE_BF16", "1")  # where auto would choose bf16, scoring still runs fp32
     with caplog.at_level("INFO", logger="attnwav2lip"):

@@ -115,6 +115,7 @@ def talking_face(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_wild_protocol_end_to_end(talking_face, tmp_path, capsys) -> None:
     pytest.importorskip("mediapipe")
     import torch
@@ -125,7 +126,7 @@ def test_wild_protocol_end_to_end(talking_face, tmp_path, capsys) -> None:
 
     torch.manual_seed(0)
     save_model(SyncNetEvaluator(width=0.0625, embedding_dim=64), tmp_path / "ev.safetensors")
-    base = ["evaluate", "--videos", str(talking_face.parent), "--evaluator", str(tmp_path / "ev.safetensors")]
+    base = ["evaluate", "videos", str(talking_face.parent), "--evaluator", str(tmp_path / "ev.safetensors")]
     wild = [*base, "--protocol", "wild", "--detector", "mediapipe", "--min-face-size", "50", "--out", str(tmp_path)]
     assert main([*wild, "--min-track", "30"]) == 0
     assert "over 1 face tracks" in capsys.readouterr().out

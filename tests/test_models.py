@@ -39,7 +39,7 @@ def wrapper_keys(prefix: str, norm: bool = True) -> list[str]:
 
 
 def original_generator_keys() -> set[str]:
-    """reference.md §1.8, written out independently of the model code."""
+    """The state_dict keys of Wav2Lip's ``models/wav2lip.py``, written out independently of the model code."""
     encoder = {0: 1, 1: 3, 2: 4, 3: 3, 4: 3, 5: 2, 6: 2}
     decoder = {0: 1, 1: 2, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3}
     prefixes = [f"face_encoder_blocks.{i}.{j}" for i, n in encoder.items() for j in range(n)]
@@ -60,6 +60,7 @@ def attention_params(kind: str, width: float = 1.0, kernel: int = 7) -> int:
 # --- originals: parameter counts and key names --------------------------------------------------
 
 @pytest.mark.parametrize("kind", ATTENTION_KINDS)
+@pytest.mark.slow
 def test_generator_parameter_counts(generators: dict[str, Generator], kind: str) -> None:
     assert n_params(generators[kind]) == WAV2LIP_PARAMS + attention_params(kind)
 
@@ -254,6 +255,7 @@ def test_channel_hidden_floor() -> None:
     assert [channel_hidden(c, 16, 8) for c in (2, 16, 128, 512)] == [2, 8, 8, 32]
 
 
+@pytest.mark.slow
 def test_spatial_attention_maps() -> None:
     g = Generator(width=0.125, attention="both").eval()
     with torch.no_grad():

@@ -258,6 +258,7 @@ def test_mel_windows_follow_the_model_offset(tmp_path: Path) -> None:
     np.testing.assert_allclose(mels, expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_reference_modes_and_silence(tmp_path: Path, face_image: np.ndarray) -> None:
     frames = [np.roll(face_image, 2 * i, axis=0) for i in range(30)]  # the face moves: crops differ
     face = _video(tmp_path / "face.mp4", frames)

@@ -92,6 +92,7 @@ def test_rerun_skips_complete_clips_and_redoes_a_missing_file(corpus) -> None:
         write_corpus(dataclasses.replace(CONFIG, seed=8), out, progress=False)
 
 
+@pytest.mark.slow
 def test_cli_runs_in_parallel(tmp_path) -> None:
     from attnwav2lip.cli import main
 

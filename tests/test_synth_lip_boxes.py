@@ -64,6 +64,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"video": root / record["video"], "truth": root / record["truth"], "generator": root / "g.safetensors"}
 
 
+@pytest.mark.slow
 def test_attention_maps_with_the_true_mouth(clip: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from attnwav2lip.cli import main
 

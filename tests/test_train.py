@@ -8,7 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attnwav2lip.config import load_recipe
+from attnwav2lip import cli
+from attnwav2lip.cli.train import run_overrides
+from attnwav2lip.config import load_recipe, parse_assignments
 from attnwav2lip.errors import ConfigError
 from attnwav2lip.models import LipSyncExpert, QualityDiscriminator
 from attnwav2lip.train import ExpertTrainConfig, GanConfig, SyncLossConfig, TrainConfig, with_overrides
@@ -184,3 +186,30 @@ def test_a_run_leaves_torchs_process_settings_as_it_found_them() -> None:
     assert torch.get_num_threads() == threads + 1 and torch.are_deterministic_algorithms_enabled()
     stop(runtime)
     assert torch.get_num_threads() == threads and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_set_overrides_are_typed_and_checked() -> None:
+    values = parse_assignments(TrainConfig, ["sync.weight=0.05", "schedule.lr_decay_at=[40000, 60000]",
+                                             "gan.enabled=false", "schedule.freeze_bn_at=null", "gan.betas=0.4,0.9",
+                                             "runtime.precision=bf16", "data.root=a=b"])
+    assert values == {"sync.weight": 0.05, "schedule.lr_decay_at": (40000, 60000), "gan.enabled": False,
+                      "schedule.freeze_bn_at": None, "gan.betas": (0.4, 0.9), "runtime.precision": "bf16",
+                      "data.root": "a=b"}
+    with_overrides(TrainConfig(), values)
+    for item, message in (("sync.wieght=1", "unknown config key 'sync.wieght'"), ("sync=1", "sync is a section"),
+                          ("sync.weight", "expects key=value"), ("sync.weight=abc", "sync.weight expects float"),
+                          ("schedule.max_steps=1.5", "schedule.max_steps expects int"),
+                          ("gan.enabled=maybe", "expects bool"), ("gan.betas=1,2,3", "gan.betas expects"),
+                          ("runtime.precision=fp16", "one of auto|fp32|bf16")):
+        with pytest.raises(ConfigError, match=message):
+            parse_assignments(TrainConfig, [item])
+
+
+def test_every_training_command_takes_set_after_its_flags(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = cli.build_parser().parse_args(["train", "--expert", "e.pt", "--max-steps", "5", "--no-gan",
+                                          "--set", "sync.weight=0.05", "--set", "schedule.max_steps=7"])
+    assert run_overrides(TrainConfig, args, {"gan.enabled": False}) == {
+        "schedule.max_steps": 7, "gan.enabled": False, "sync.weight": 0.05}
+    for command in ("train-expert", "train-evaluator"):
+        assert cli.main([command, "--out", str(tmp_path / command), "--set", "sync.weight=0.1"]) == 2
+        assert capsys.readouterr().err == f"attnwav2lip {command}: error: unknown config key 'sync.weight'\n"

@@ -12,9 +12,10 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
-from test_train_loop import WIDTH, make_store, tiny_generator_config
+from training_runs import WIDTH, make_store, tiny_generator_config
 
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.models import LipSyncExpert
@@ -35,6 +36,7 @@ def _rank(rank: int, world_size: int, port: int, config: TrainConfig, run_dir: P
     train_generator(config, run_dir, expert=expert)
 
 
+@pytest.mark.slow
 def test_two_processes_equal_one_process_accumulating(tmp_path: Path) -> None:
     store = make_store(tmp_path / "store")
     torch.manual_seed(0)

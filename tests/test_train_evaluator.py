@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from attnwav2lip.checkpoints import file_provenance
 from attnwav2lip.cli import main
 from attnwav2lip.train.evaluator import (PairConfig, ScoringClip, SyncPairs, contrastive_loss, multiway_loss,
                                                     offset_distances_of)
@@ -66,6 +67,7 @@ def test_multiway_loss_prefers_the_nearest_candidate() -> None:
     assert far > near
 
 
+@pytest.mark.slow
 def test_train_evaluator_run_and_score_with_it(tmp_path, capsys) -> None:
     from attnwav2lip.video import write_video
 
@@ -91,7 +93,7 @@ def test_train_evaluator_run_and_score_with_it(tmp_path, capsys) -> None:
     validation = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["validation"]
     assert set(validation) == {"loss", "accuracy"}
     weights = run / "checkpoints" / "step_000000002" / "evaluator.safetensors"
-    assert weights.is_file()
+    assert weights.is_file() and file_provenance(weights) == "SynthTalk evaluator"
     out = tmp_path / "scores"
-    assert main(["evaluate", "--videos", str(corpus / "clips"), "--evaluator", str(weights), "--out", str(out)]) == 0
+    assert main(["evaluate", "videos", str(corpus / "clips"), "--evaluator", str(weights), "--out", str(out)]) == 0
     assert "LSE (SynthTalk evaluator) over 3 videos" in capsys.readouterr().out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import yaml
@@ -13,47 +12,14 @@ import yaml
 from attnwav2lip import cli
 from attnwav2lip.checkpoints import load_model, save_model
 from attnwav2lip.config import save_recipe
-from attnwav2lip.data.datasets import SamplingConfig
-from attnwav2lip.data.store import MANIFEST, append_jsonl, write_clip
-from attnwav2lip.models import DiscriminatorConfig, ExpertConfig, GeneratorConfig
+from attnwav2lip.models import ExpertConfig
 from attnwav2lip.errors import CheckpointError, ConfigError
-from attnwav2lip.train import (DataConfig, ExpertTrainConfig, GanConfig, RuntimeConfig, ScheduleConfig,
-                               SyncLossConfig, TrainConfig, build_datasets, train_expert, train_generator,
-                               with_overrides)
+from attnwav2lip.train import (ExpertTrainConfig, RuntimeConfig, ScheduleConfig, SyncLossConfig, TrainConfig,
+                               build_datasets, train_expert, train_generator, with_overrides)
 from attnwav2lip.train.recorder import read_metrics
 from attnwav2lip.checkpoints import resolve_checkpoint
 from attnwav2lip.train.state import load_state
-
-WIDTH = 0.0625
-
-
-def make_store(root: Path) -> Path:
-    """Three train clips and one val clip of 20 random 96x96 frames with noise audio."""
-    rng = np.random.default_rng(0)
-    records = []
-    for k, split in enumerate(["train", "train", "train", "val"]):
-        n = 20
-        frames = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
-        wav = (0.1 * rng.standard_normal(n * 640)).astype(np.float32)
-        write_clip(root, f"c{k}", frames, wav, fps=25.0, source=f"c{k}.mp4")
-        records.append({"id": f"c{k}", "frames": n, "fps": 25.0, "source": f"c{k}.mp4", "split": split})
-    append_jsonl(root / MANIFEST, records)
-    return root
-
-
-def tiny_data(root: Path, batch_size: int = 2, grad_accum: int = 1) -> DataConfig:
-    return DataConfig(root=str(root), batch_size=batch_size, grad_accum=grad_accum, num_workers=0,
-                      sampling=SamplingConfig(samples_per_epoch=4))
-
-
-def tiny_generator_config(root: Path, *, max_steps: int = 3, sync: SyncLossConfig = SyncLossConfig(schedule="fixed"),
-                          **data: int) -> TrainConfig:
-    return TrainConfig(
-        data=tiny_data(root, **data),
-        model=GeneratorConfig(width=WIDTH, attention="both", mel_offset=-1),
-        schedule=ScheduleConfig(max_steps=max_steps, eval_every=2, checkpoint_every=2, val_batches=1, log_every=1),
-        sync=sync, gan=GanConfig(model=DiscriminatorConfig(width=WIDTH)), runtime=RuntimeConfig(progress=False))
-
+from training_runs import WIDTH, make_store, tiny_data, tiny_generator_config
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -81,6 +47,7 @@ def test_train_expert_command_end_to_end_and_resume(store: Path, tmp_path: Path)
     assert sorted(p.name for p in (run / "checkpoints").glob("step_*")) == ["step_000000003", "step_000000004"]
 
 
+@pytest.mark.slow
 def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "gen.yaml"
     # a threshold no sync loss can miss: alpha switches on at the first validation (step 2)
@@ -103,6 +70,7 @@ def test_train_command_end_to_end_with_the_075_rule(store: Path, expert_file: Pa
     assert all(torch.equal(saved[k], given[k]) for k in given)  # the frozen expert travels with the generator
 
 
+@pytest.mark.slow
 def test_gan_can_start_with_the_sync_term(store: Path, expert_file: Path, tmp_path: Path) -> None:
     config = with_overrides(tiny_generator_config(store, sync=SyncLossConfig(threshold=100.0)),
                             {"gan.start": "with_sync", "schedule.lr_decay_at": [1], "schedule.lr_decay": 0.5})
@@ -122,6 +90,7 @@ def test_decays_count_from_an_optimisers_start() -> None:
     assert [schedule.lr_factor(25, started_at=s) for s in (0, 15, 20)] == pytest.approx([0.01, 0.1, 1.0])
 
 
+@pytest.mark.slow
 def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp_path: Path) -> None:
     config = tiny_generator_config(store, max_steps=2, sync=SyncLossConfig(threshold=0.0))
     val = train_generator(config, tmp_path / "run", expert=expert_file)
@@ -129,6 +98,7 @@ def test_rule_never_switches_above_threshold(store: Path, expert_file: Path, tmp
     assert all("sync" not in r for r in read_metrics(tmp_path / "run", "train"))
 
 
+@pytest.mark.slow
 def test_resume_is_bitwise_exact(store: Path, expert_file: Path, tmp_path: Path) -> None:
     """3 steps straight == 1 step, stop, resume, 2 steps (weights, discriminator, optimiser state)."""
     config = tiny_generator_config(store, max_steps=3)  # 2 batches per epoch: the resume crosses an epoch
@@ -167,6 +137,7 @@ def test_frozen_expert_is_not_trained(store: Path, expert_file: Path) -> None:
 
 
 @pytest.mark.parametrize("restart", [False, True])
+@pytest.mark.slow
 def test_restart_optimizer_starts_adam_afresh_at_the_switch(store: Path, expert_file: Path, restart: bool) -> None:
     config = tiny_generator_config(store, sync=SyncLossConfig(restart_optimizer=restart))
     task, batch = generator_task_and_batch(config, load_model(expert_file, kind="expert"))
@@ -179,6 +150,7 @@ def test_restart_optimizer_starts_adam_afresh_at_the_switch(store: Path, expert_
 
 
 @pytest.mark.parametrize("freeze_bn_at", [None, 1])
+@pytest.mark.slow
 def test_freeze_bn_at_keeps_the_running_statistics_and_trains_the_affine_parameters(
         store: Path, expert_file: Path, tmp_path: Path, freeze_bn_at: int | None) -> None:
     config = with_overrides(tiny_generator_config(store, max_steps=2), {
@@ -193,6 +165,7 @@ def test_freeze_bn_at_keeps_the_running_statistics_and_trains_the_affine_paramet
     assert any(not torch.equal(m.weight, second[name].weight) for name, m in first.items())
 
 
+@pytest.mark.slow
 def test_audio_gain_is_zero_for_a_generator_deaf_to_its_audio(store: Path, expert_file: Path) -> None:
     from attnwav2lip.models import Generator
     from attnwav2lip.train.generator_task import GeneratorTask
@@ -344,13 +317,14 @@ def test_resume_of_an_old_checkpoint_past_the_epochs_end_raises_instead_of_hangi
 
 
 def test_resume_applies_the_recipes_optimiser_settings_and_warns_on_a_new_world_size(
-        store: Path, tmp_path: Path) -> None:
+        store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     train_expert(tiny_expert_config(store), tmp_path / "run")
     folder = tmp_path / "run" / "checkpoints" / "step_000000001"
     rewrite_state(folder, world_size=2, rng=[load_state(folder)["rng"][0]] * 2)
     config = tiny_expert_config(store, **{"optim.betas": [0.5, 0.99], "schedule.max_steps": 2})
-    with pytest.warns(UserWarning, match="random generator states are not restored"):
+    with caplog.at_level("WARNING", logger="attnwav2lip"):
         train_expert(config, None, resume=folder)
+    assert "random generator states are not restored" in caplog.text
     groups = load_state(tmp_path / "run" / "checkpoints" / "step_000000002")["task"]["optimizer"]["param_groups"]
     assert [tuple(g["betas"]) for g in groups] == [(0.5, 0.99)]
     # the run keeps what its first step ran under: the recipe, and the command's record
@@ -390,6 +364,7 @@ def with_precision(config: TrainConfig, precision: str, **changes: object) -> Tr
     return with_overrides(config, {"runtime.precision": precision, **changes})
 
 
+@pytest.mark.slow
 def test_forced_bf16_run_records_its_precision_and_resumes_bitwise(
         store: Path, expert_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under bf16 autocast (forced, so it runs on any CPU) 3 steps straight == 1 step, stop, resume 2."""
@@ -421,6 +396,7 @@ def test_auto_without_native_bf16_trains_in_fp32_and_says_so(store: Path, expert
     assert load_state(tmp_path / "run" / "checkpoints" / "step_000000001")["precision"] == "fp32"
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_before_precisions_were_recorded_resumes_in_fp32_on_cpu(
         store: Path, expert_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -2,8 +2,9 @@
 
 The mel reproduces Wav2Lip's ``audio.py`` exactly as it ran at training time (librosa 0.7: STFT
 padded by *reflection*), with numpy only, so no librosa version can change the features
-(reference.md §5). Windows for video frames work at any fps, with an explicit frame offset
-because the original trains with -1 and infers with 0 (reference.md §6.2, §8.2).
+(Wav2Lip's ``audio.py`` and ``hparams.py``). Windows for video frames work at any fps, with an explicit frame offset
+because the original trains with -1 (``crop_audio_window`` in ``wav2lip_train.py``) and infers with
+0 (``inference.py``).
 """
 
 from __future__ import annotations

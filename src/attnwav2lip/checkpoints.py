@@ -6,7 +6,7 @@ Recognised by content, not by name:
   script's discriminator checkpoints: a dict with ``state_dict``), syncnet_python's
   ``syncnet_v2.model`` (a plain state dict), in torch's zip format or the legacy pre-zip format,
   with or without DataParallel's ``module.`` prefix. These were trained on BGR images; they are
-  converted to RGB once, here (reference.md §0.3), so the returned network takes and returns RGB
+  converted to RGB once, here (docs/models.md), so the returned network takes and returns RGB
   and computes what the original computes on the BGR image.
 - the project's own format: a safetensors file whose metadata holds the network's kind and its
   config as JSON, enough to rebuild the exact network. Weights only; training state lives apart.
@@ -51,7 +51,7 @@ _SIGNATURES: dict[str, str] = {
     "evaluator": "netcnnlip.0.weight",
 }
 
-# BGR <-> RGB: (key, dim, permutation) of the tensors that touch image channels (reference.md §0.3).
+# BGR <-> RGB: (key, dim, permutation) of the tensors that touch image channels (docs/models.md).
 # Each permutation reverses channel triples, so applying it twice is the identity.
 _COLOUR_PERMUTATIONS: dict[str, tuple[tuple[str, int, tuple[int, ...]], ...]] = {
     "generator": (
@@ -80,6 +80,7 @@ class _Weights:
     kind: str
     config: dict[str, Any]
     state: dict[str, "torch.Tensor"]
+    provenance: str | None = None  # where the network comes from, e.g. "syncnet_v2" (see ``file_provenance``)
 
 
 STATE_FILE = "state.pt"  # a training checkpoint folder's resume state (``train.state``)
@@ -132,6 +133,8 @@ def load_model(path: str | os.PathLike[str], *, kind: str | None = None, device:
         raise CheckpointError(f"{path}: invalid {weights.kind} config in the file ({exc})") from None
     _fit(model, weights.state, Path(path))
     model.load_state_dict(weights.state, strict=False)
+    if weights.provenance is not None:
+        model.provenance = weights.provenance  # kept by save_model: a converted syncnet_v2 stays syncnet_v2
     return model.to(device).eval()
 
 
@@ -161,6 +164,8 @@ def save_model(model: "nn.Module", path: str | os.PathLike[str], *, half: bool =
         "config": json.dumps(to_dict(config)),
         "attnwav2lip_version": __version__,
     }
+    if getattr(model, "provenance", None):
+        metadata["provenance"] = model.provenance
     with atomic_path(path) as tmp:
         mode = tmp.stat().st_mode
         save_file(state, str(tmp), metadata=metadata)
@@ -288,7 +293,7 @@ def _read_original(path: Path) -> _Weights:
         config.update(attention="none", mel_offset=0)  # Wav2Lip itself, with its inference's offset
     if kind == "evaluator" and "netfclip.3.weight" in state:
         config["embedding_dim"] = state["netfclip.3.weight"].shape[0]
-    return _Weights(kind, config, swap_colour_order(kind, state))
+    return _Weights(kind, config, swap_colour_order(kind, state), "syncnet_v2" if kind == "evaluator" else "Wav2Lip")
 
 
 def _read_own(path: Path) -> _Weights:
@@ -306,7 +311,17 @@ def _read_own(path: Path) -> _Weights:
         config = json.loads(metadata.get("config", "{}"))
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: its config metadata is not valid JSON") from None
-    return _Weights(metadata["kind"], config, state)
+    return _Weights(metadata["kind"], config, state, metadata.get("provenance"))
+
+
+def file_provenance(path: str | os.PathLike[str]) -> str | None:
+    """Where the network of an own-format file comes from, as saved in its metadata ("SynthTalk
+    evaluator", "syncnet_v2"); None for other files and for files saved before it was recorded."""
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            return (file.metadata() or {}).get("provenance")
+    except Exception:  # not a safetensors file (SafetensorError, OSError): it records nothing
+        return None
 
 
 def _recognise(state: Mapping[str, Any], path: Path) -> str:

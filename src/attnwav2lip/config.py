@@ -12,7 +12,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterable, TypeVar
 
 from .errors import ConfigError
 from .fileio import write_text_atomic
@@ -82,6 +82,78 @@ def check_choices(config: Any, where: str = "") -> None:
         if allowed is not None and value not in allowed and not (value is None and None in allowed):
             shown = "|".join(str(a) for a in allowed if a is not None)
             raise ConfigError(f"{where}{field.name} must be one of {shown}, got {value!r}")
+
+
+def parse_assignments(cls: type, assignments: Iterable[str]) -> dict[str, Any]:
+    """``key=value`` strings (the CLI's ``--set``) as dotted overrides of dataclass ``cls``.
+
+    Each value is converted to its field's type hint (int, float, bool, str, ``Literal``, tuples,
+    optional ``null``), so a typo in a key or a value fails before any work starts, as a ConfigError.
+    """
+    overrides: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        overrides[key] = parse_value(text.strip(), field_hint(cls, key), key)
+    return overrides
+
+
+def field_hint(cls: type, dotted: str) -> Any:
+    """The type hint of the leaf field ``dotted`` (e.g. "sync.weight") of dataclass ``cls``."""
+    hint: Any = cls
+    for name in dotted.split("."):
+        owner = _dataclass_type(hint)
+        if owner is None or name not in {f.name for f in dataclasses.fields(owner)}:  # type: ignore[arg-type]
+            raise ConfigError(f"unknown config key {dotted!r}")
+        hint = typing.get_type_hints(owner)[name]
+    if _dataclass_type(hint) is not None:
+        raise ConfigError(f"{dotted} is a section; set one of its keys, e.g. {dotted}.<key>=value")
+    return hint
+
+
+_BOOLS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+_NULLS = ("null", "none", "~")
+
+
+def parse_value(text: str, hint: Any, key: str) -> Any:
+    """``text`` as a value of type ``hint``; ConfigError naming ``key`` when it is not one."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and text.lower() in _NULLS:
+            return None
+        for arg in args:
+            if arg is not type(None):
+                try:
+                    return parse_value(text, arg, key)
+                except ConfigError:
+                    pass
+    elif origin is typing.Literal:
+        for choice in args:
+            if str(choice) == text:
+                return choice
+        raise ConfigError(f"{key} must be one of {'|'.join(str(a) for a in args)}, got {text!r}")
+    elif hint is tuple or origin is tuple:
+        items = [item.strip() for item in text.strip("[]() ").split(",") if item.strip()]
+        kinds = [args[0]] * len(items) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(kinds) == len(items):
+            return tuple(parse_value(item, kind, key) for item, kind in zip(items, kinds))
+    elif hint is bool:
+        if text.lower() in _BOOLS:
+            return _BOOLS[text.lower()]
+    elif hint in (int, float):
+        try:
+            return hint(text)
+        except ValueError:
+            pass
+    elif hint is str:
+        return text
+    raise ConfigError(f"{key} expects {_hint_name(hint)}, got {text!r}")
+
+
+def _hint_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
 
 
 def _literal_choices(hint: Any) -> tuple[Any, ...] | None:

@@ -1,6 +1,6 @@
 """ONNX export of the generator and an onnxruntime stand-in with the generator's call contract.
 
-Users asked for ONNX and CPU speed-ups (reference.md §11, item 12). ``export_onnx`` writes a
+Users asked for ONNX and CPU speed-ups (a recurring request on Wav2Lip's issue tracker). ``export_onnx`` writes a
 graph with inputs ``mels`` (N, 1, 80, 16) and ``faces`` (N, 6, 96, 96) and output ``generated``
 (N, 3, 96, 96); ``OnnxGenerator`` runs it with onnxruntime and can replace the torch generator
 in code that only calls ``generator(mels, faces)``. It is not an ``nn.Module``, so ``LipSyncer``

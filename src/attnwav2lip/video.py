@@ -1,6 +1,6 @@
 """Video I/O with PyAV in-process: probing, streaming frame readers, stills, an H.264 + AAC writer.
 
-No ffmpeg subprocess and no shell (style.md, "Faults to avoid"). Frames cross this boundary as
+No ffmpeg subprocess and no shell (the original's ``inference.py`` shells out to ffmpeg). Frames cross this boundary as
 uint8 (H, W, 3) RGB. Readers stream: nothing here holds a whole video in memory.
 """
 

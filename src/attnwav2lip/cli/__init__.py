@@ -18,6 +18,7 @@ from typing import Iterator, NoReturn, Sequence
 
 from .. import __version__
 from ..errors import AttnWav2LipError
+from .evaluate import upgrade_legacy_argv
 
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lip-sync talking-face generation (AttnWav2Lip) and its research pipeline.",
     )
     parser.add_argument("--version", action="version", version=f"attnwav2lip {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", dest="log_level", action="store_const", const=logging.DEBUG,
+                          default=logging.INFO, help="also show debug records")
+    loudness.add_argument("-q", "--quiet", dest="log_level", action="store_const", const=logging.WARNING,
+                          help="only warnings and errors: no notices, no progress bars")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
@@ -72,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 2."""
+    argv = upgrade_legacy_argv(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    configure_logging()
+    configure_logging(args.log_level)
     try:
         with _stop_signals_interrupt():
             result = args.func(args)
@@ -121,7 +128,8 @@ class _StderrHandler(logging.StreamHandler):
 
 def configure_logging(level: int = logging.INFO) -> None:
     """The library logs through ``logging`` under ``attnwav2lip``; the CLI shows its records on stderr,
-    one line each, prefixed like every other message of the command."""
+    one line each, prefixed like every other message of the command. Above INFO, progress bars hide too
+    (:mod:`attnwav2lip.progress`)."""
     logger = logging.getLogger("attnwav2lip")
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()

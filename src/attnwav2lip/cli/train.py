@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..config import parse_assignments
+
 ATTENTION = ("none", "spatial", "channel", "both")
 PRECISIONS = ("auto", "fp32", "bf16")  # attnwav2lip.precision.PRECISIONS, spelled out to keep --help fast
 
@@ -44,17 +46,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override runtime.precision: bf16 autocast + channels_last, fp32, or auto (bf16 on CUDA "
                              "and on CPUs with native bf16 where a probe measures it faster)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="assignments",
+                        help="override any recipe key, e.g. --set sync.weight=0.05 --set schedule.lr_decay_at=[40000] "
+                             "(repeatable; checked against the config's types; applied after the flags above)")
 
 
-def run_overrides(args: argparse.Namespace, extra: dict[str, Any]) -> dict[str, Any]:
-    """Dotted config keys for the arguments that were given."""
+def run_overrides(cls: type, args: argparse.Namespace, extra: dict[str, Any]) -> dict[str, Any]:
+    """Dotted config keys of config class ``cls`` for the arguments that were given, ``--set`` last."""
     given = {
         "data.root": args.data, "schedule.max_steps": args.max_steps, "data.batch_size": args.batch_size,
         "data.num_workers": args.workers, "runtime.device": args.device, "runtime.seed": args.seed,
         "runtime.precision": args.precision,
         "runtime.progress": False if args.no_progress else None, **extra,
     }
-    return {key: value for key, value in given.items() if value is not None}
+    return {**{key: value for key, value in given.items() if value is not None},
+            **parse_assignments(cls, args.assignments)}
 
 
 def resume_source(args: argparse.Namespace) -> str | None:
@@ -66,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train import TrainConfig, resolve_config, train_generator
 
     resume = resume_source(args)
-    overrides = run_overrides(args, {
+    overrides = run_overrides(TrainConfig, args, {
         "model.attention": args.attention, "sync.schedule": args.sync_schedule, "sync.expert_bn": args.expert_bn,
         "gan.enabled": False if args.no_gan else None,
     })

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train import resolve_config
 
     resume = resume_source(args)
-    overrides = run_overrides(args, {"model.width": args.width})
+    overrides = run_overrides(EvaluatorTrainConfig, args, {"model.width": args.width})
     config = resolve_config(EvaluatorTrainConfig, args.config, overrides, resume)
     metrics = train_evaluator(config, args.out, resume=resume)
     print(json.dumps({"validation": metrics}))

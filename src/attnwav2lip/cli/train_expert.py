@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from ..train import ExpertTrainConfig, resolve_config, train_expert
 
     resume = resume_source(args)
-    config = resolve_config(ExpertTrainConfig, args.config, run_overrides(args, {"model.width": args.width}), resume)
+    overrides = run_overrides(ExpertTrainConfig, args, {"model.width": args.width})
+    config = resolve_config(ExpertTrainConfig, args.config, overrides, resume)
     metrics = train_expert(config, args.out, resume=resume)
     print(json.dumps({"validation": metrics}))
     return 0

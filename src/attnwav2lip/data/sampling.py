@@ -1,4 +1,5 @@
-"""Window sampling for both networks, as the original draws it (reference.md §3.2, §6.2), on arrays.
+"""Window sampling for both networks, on arrays, as the original's ``Dataset.__getitem__`` draws it
+(``color_syncnet_train.py``, ``wav2lip_train.py``).
 
 One implementation serves the lip-sync expert and the generator. A sample is a pure function of
 (seed, epoch, index): its random generator is seeded from those three numbers, so a resumed run

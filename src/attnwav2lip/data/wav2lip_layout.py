@@ -1,6 +1,6 @@
 """The original Wav2Lip preprocessed layout, read directly or converted to the clip store.
 
-Layout (reference.md §6.1)::
+Layout (Wav2Lip's ``preprocess.py`` and ``filelists/``)::
 
     ROOT/<speaker>/<clip>/0.jpg, 1.jpg, ...   raw BGR face crops of any size, one per video frame
     ROOT/<speaker>/<clip>/audio.wav           the clip's audio

@@ -1,5 +1,5 @@
 """Wav2Lip's test-list protocol end to end: generate every pair of a list with ``LipSyncer``, then
-score the results as ``attnwav2lip evaluate --videos`` would (LRS protocol)."""
+score the results as ``attnwav2lip evaluate videos`` would (LRS protocol)."""
 
 from __future__ import annotations
 

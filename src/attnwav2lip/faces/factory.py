@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -10,6 +10,8 @@ from ..errors import ConfigError, DependencyError
 from .detection import Detector
 from .haar import HaarDetector
 from .mediapipe_backend import MediaPipeDetector
+
+log = logging.getLogger(__name__)
 
 DetectorName = Literal["auto", "mediapipe", "haar", "s3fd"]
 DETECTORS: tuple[str, ...] = get_args(DetectorName)
@@ -47,7 +49,7 @@ def create_detector(name: str = "auto", **options: Any) -> Detector:
         try:
             return create_detector("mediapipe", **options)
         except DependencyError as exc:
-            warnings.warn(f"falling back to OpenCV's Haar face detector (no landmarks): {exc}", stacklevel=2)
+            log.warning("falling back to OpenCV's Haar face detector (no landmarks): %s", exc)
             return create_detector("haar", **{k: v for k, v in options.items() if k == "max_side"})
     if name == "mediapipe":
         return MediaPipeDetector(**options)

@@ -1,4 +1,4 @@
-"""S3FD, the detector of the original Wav2Lip, reimplemented exactly (reference.md Appendix A).
+"""S3FD, the detector of the original Wav2Lip, reimplemented exactly (``face_detection/detection/sfd/``).
 
 It loads the user's original ``s3fd.pth`` (65 keys, a plain state dict) unchanged: the original
 feeds RGB minus (104, 117, 123), so an RGB pipeline needs no channel flip. The network, priors,

@@ -107,6 +107,7 @@ class LipSyncer:
                           else resolve_precision(options.precision, self.device, probe=self._probe(generator)))
         self.generator = generator.half() if self.half else memory_format(generator, self.precision)
         log.info("precision: %s", self.precision)
+        log.debug("generator on %s: %s", self.device, generator.config)
         self.mel_offset = int(generator.config.mel_offset)
 
     def _probe(self, generator: nn.Module) -> Callable[[], tuple[float, float]]:

@@ -1,6 +1,6 @@
 """LSE-D and LSE-C, computed exactly as syncnet_python's ``SyncNetInstance.evaluate`` does.
 
-One video is scored in five steps (reference.md §9.3):
+One video is scored in five steps (syncnet_python's ``SyncNetInstance.evaluate``):
 
 1. MFCC of the raw int16 samples with ``python_speech_features.mfcc`` defaults (100 per second).
 2. ``min_length = min(frames, floor(samples / 640))`` and ``lastframe = min_length - 5``: the

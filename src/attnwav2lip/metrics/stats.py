@@ -1,6 +1,6 @@
 """Test-set aggregation as Wav2Lip does it (each video counts once) and paired comparisons.
 
-LSE-D and LSE-C of a set = arithmetic means over videos (reference.md §9.4). Two result sets
+LSE-D and LSE-C of a set = arithmetic means over videos (Wav2Lip's ``evaluation/scores_LSE/calculate_scores_LRS.py``). Two result sets
 scored on the same videos are compared per video: the mean of the per-video differences with a
 percentile bootstrap 95% interval, because a difference of means over ~1000 clips hides how
 consistent the change is.

@@ -1,6 +1,6 @@
 """The in-the-wild protocol: syncnet_python's ``run_pipeline.py`` face crop, then the usual scoring.
 
-Steps (reference.md §9.5), with what differs from the original:
+Steps (syncnet_python's ``run_pipeline.py``), with what differs from the original:
 
 1. Frames at 25 fps (``scoring.resample_frames``), audio at 16 kHz. The original also re-encodes
    the video (``-qscale:v 2``) and dumps JPEGs before detecting; we detect on decoded frames.

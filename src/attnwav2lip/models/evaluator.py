@@ -35,6 +35,7 @@ class SyncNetEvaluator(nn.Module):
     """
 
     kind: ClassVar[str] = "evaluator"
+    provenance: str | None = None  # "syncnet_v2", "SynthTalk evaluator": saved in its file, names its scores
     config_class: ClassVar[type[EvaluatorConfig]] = EvaluatorConfig
 
     def __init__(self, config: EvaluatorConfig | None = None, **overrides: Any) -> None:

@@ -15,7 +15,7 @@ from .config import ExpertConfig, scale_channels
 
 
 class LipSyncExpert(nn.Module):
-    """SyncNet_color (reference.md §3), key-compatible with ``lipsync_expert.pth``.
+    """SyncNet_color (Wav2Lip's ``models/syncnet.py``), key-compatible with ``lipsync_expert.pth``.
 
     Input contract (RGB, float32 in [0, 1]): ``mels`` (N, 1, 80, 16) and ``faces``
     (N, 15, 48, 96), the lower halves (rows 48:) of five consecutive 96x96 faces stacked

@@ -1,6 +1,6 @@
 """The Wav2Lip generator with optional residual CBAM attention (AttnWav2Lip).
 
-Layer for layer the original (reference.md §1), so original checkpoints load by key; the
+Layer for layer the original (Wav2Lip's ``models/wav2lip.py``), so original checkpoints load by key; the
 attention modules live in their own ModuleLists (``encoder_attention``, ``decoder_attention``)
 and add keys without renaming any original one.
 """

@@ -311,4 +311,5 @@ def resolve_config(cls: type[T], recipe: str | os.PathLike[str] | None, override
     if recipe is None and resume is not None:
         recipe = run_config_path(resume)
     config = load_recipe(cls, recipe) if recipe is not None else cls()
+    log.debug("config: %s, overrides %s", recipe if recipe is not None else f"{cls.__name__} defaults", dict(overrides))
     return with_overrides(config, overrides)

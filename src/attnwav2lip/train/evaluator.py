@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 from ..audio import load_audio
 from ..config import check_choices
 from ..errors import ConfigError
+from ..metrics.evaluate import SYNTHTALK_EVALUATOR
 from ..metrics.lse import MFCC_PER_FRAME, WINDOW_FRAMES, WINDOW_MFCC, count_windows, mfcc_matrix, to_pcm16
 from ..metrics.scoring import read_scoring_frames
 from ..metrics.synthtalk_scores import synthtalk_crops
@@ -268,7 +269,9 @@ def train_evaluator(
     )
 
     def build(runtime: Runtime) -> EvaluatorTask:
-        return EvaluatorTask(SyncNetEvaluator(config.model), config.optim, config.margin, runtime, config.pairs.objective)
+        evaluator = SyncNetEvaluator(config.model)
+        evaluator.provenance = SYNTHTALK_EVALUATOR  # saved with every checkpoint's weights: what its scores are labelled
+        return EvaluatorTask(evaluator, config.optim, config.margin, runtime, config.pairs.objective)
 
     return run_task("train-evaluator", config, run_dir, build, "evaluator", resume, datasets)  # type: ignore[arg-type]
 

@@ -165,6 +165,7 @@ def start(options: RuntimeConfig, recorded_precision: str | None = None) -> Runt
         precision = resolve_precision(options.precision, device, probe=lambda: _probe_training(device))
     if rank == 0:
         log.info("precision: %s", precision)
+        log.debug("device %s, %d process(es), %d thread(s) each", device, world_size, torch.get_num_threads())
     torch.manual_seed(options.seed)
     return Runtime(rank=rank, world_size=world_size, device=device, options=options, precision=precision,
                    previous_torch=previous)

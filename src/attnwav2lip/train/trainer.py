@@ -7,8 +7,8 @@ A :class:`Task` owns one network's maths: its forward passes, losses, optimisers
 
 from __future__ import annotations
 
+import logging
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +26,8 @@ from .runtime import Runtime
 from .sampler import Position, ShardedBatchSampler
 from .state import (checkpoint_dir, load_state, load_weights, prune_checkpoints, rng_state, save_checkpoint,
                     set_rng_state)
+
+log = logging.getLogger(__name__)
 
 Batch = Mapping[str, torch.Tensor]
 
@@ -138,9 +140,8 @@ class Trainer:
         if state["world_size"] == self.runtime.world_size:
             set_rng_state(state["rng"][self.runtime.rank])
         else:
-            warnings.warn(f"{folder}: saved by {state['world_size']} process(es), resumed by "
-                          f"{self.runtime.world_size}: its random generator states are not restored "
-                          "(the sample order is)", stacklevel=2)
+            log.warning("%s: saved by %d process(es), resumed by %d: its random generator states are not restored "
+                        "(the sample order is)", folder, state["world_size"], self.runtime.world_size)
 
     def _sample_order(self) -> dict[str, int | str]:
         """What the data position means: the same (epoch, batch) names the same samples only while these hold."""

@@ -1,37 +1,38 @@
-"""The attention ablation (the paper's Table 2) at CPU scale: train every variant x seed, then score them.
-
-    # 1. train: one run per variant and seed into OUT/<variant>_s<seed>; rerun the same command after an
-    #    interruption (finished runs are skipped, partial ones resumed from their latest checkpoint)
-    nice -n 19 .venv/bin/python benchmarks/ablation.py train --store data/synth_store --expert runs/synth_expert \
-        --config configs/ablation_cpu.yaml --out runs/ablation [--seeds 0 1 2] [--variants none spatial channel both]
-        [--steps 400]
-    # 2. report: score every finished run's final generator on the same SynthTalk test pairs
-    nice -n 19 .venv/bin/python benchmarks/ablation.py report --corpus data/synth --evaluator runs/synth_evaluator \
-        --out runs/ablation [--pairs 8]
+"""The attention ablation (the paper's Table 2, arXiv 2203.03984) at CPU scale: train every
+attention variant x seed, then score them on the same SynthTalk test pairs.
 
 Runs go seed-major (seed 0 of every variant, then seed 1, ...), so stopping early leaves whole
 seeds of every variant. ``report`` writes OUT/ablation.md, OUT/ablation.csv (per variant: mean and
 std over seeds of the per-run means), OUT/ablation_diff.csv (each variant minus "none", paired on
 (seed, test pair), bootstrap 95% CI) and OUT/ablation_pairs.csv (every score it used). LSE comes
-from the SynthTalk evaluator given with --evaluator: "LSE (SynthTalk evaluator)", never comparable
-with syncnet_v2's numbers. See docs/ablation.md.
+from the SynthTalk evaluator: "LSE (SynthTalk evaluator)", never comparable with syncnet_v2's
+numbers. ``experiments/ablation.py`` is its command line; docs/ablation.md has the results.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
+import logging
 import math
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-if TYPE_CHECKING:
-    from attnwav2lip.train import TrainConfig
+from ..checkpoints import CHECKPOINTS, LATEST, network_file, resolve_checkpoint
+from ..config import load_recipe
+from ..errors import ConfigError
+from ..fileio import atomic_path, write_text_atomic
+from ..metrics.stats import paired_bootstrap
+from ..metrics.synthtalk_report import METRIC_NAMES
+from ..train import TrainConfig, resolve_config, train_generator
+from ..train.recorder import read_metrics
+from ..train.state import load_state
+from .synthtalk import score_synthtalk
 
-RECIPE = Path(__file__).resolve().parent.parent / "configs" / "ablation_cpu.yaml"
+log = logging.getLogger(__name__)
+
 VARIANTS: tuple[str, ...] = ("none", "spatial", "channel", "both")
 BASELINE = "none"
 # (key, label, +1 if higher is better else -1): scored per test pair
@@ -70,10 +71,8 @@ def plan_runs(out: Path, variants: Sequence[str], seeds: Sequence[int]) -> list[
     return [Run(variant, seed, out) for seed in seeds for variant in variants]
 
 
-def run_config(recipe: str | Path, run: Run, *, store: str | Path | None, steps: int | None) -> "TrainConfig":
+def run_config(recipe: str | Path, run: Run, *, store: str | Path | None, steps: int | None) -> TrainConfig:
     """The recipe with this run's attention and seed (and the store and step budget when given)."""
-    from attnwav2lip.train import TrainConfig, resolve_config
-
     overrides: dict[str, Any] = {"model.attention": run.variant, "runtime.seed": run.seed}
     if store is not None:
         overrides["data.root"] = str(store)
@@ -84,9 +83,6 @@ def run_config(recipe: str | Path, run: Run, *, store: str | Path | None, steps:
 
 def trained_steps(folder: Path) -> int:
     """The step of a run folder's latest checkpoint; 0 when it has none."""
-    from attnwav2lip.checkpoints import CHECKPOINTS, LATEST, resolve_checkpoint
-    from attnwav2lip.train.state import load_state
-
     if not (folder / CHECKPOINTS / LATEST).is_file():
         return 0
     return int(load_state(resolve_checkpoint(folder))["step"])
@@ -94,9 +90,6 @@ def trained_steps(folder: Path) -> int:
 
 def is_finished(folder: Path) -> bool:
     """Whether a run reached the step budget of its own saved config."""
-    from attnwav2lip.config import load_recipe
-    from attnwav2lip.train import TrainConfig
-
     saved = folder / "config.yaml"
     return saved.is_file() and trained_steps(folder) >= load_recipe(TrainConfig, saved).schedule.max_steps
 
@@ -104,25 +97,21 @@ def is_finished(folder: Path) -> bool:
 def train(runs: Iterable[Run], *, recipe: str | Path, store: str | Path | None, expert: str | Path,
           steps: int | None) -> None:
     """Train each run to its budget: finished runs are skipped, partial ones resumed."""
-    from attnwav2lip.train import train_generator
-
     for run in runs:
         config = run_config(recipe, run, store=store, steps=steps)
         done = trained_steps(run.folder)
         if done >= config.schedule.max_steps:
-            print(f"{run.name}: finished ({done} steps), skipped")
+            log.info("%s: finished (%d steps), skipped", run.name, done)
             continue
         if done == 0 and run.folder.exists():
             shutil.rmtree(run.folder)  # nothing to resume: start clean so its metrics log holds one run
-        print(f"{run.name}: {'resuming at step ' + str(done) if done else 'starting'}, "
-              f"{config.schedule.max_steps} steps")
+        log.info("%s: %s, %d steps", run.name, f"resuming at step {done}" if done else "starting",
+                 config.schedule.max_steps)
         train_generator(config, run.folder, expert=expert, resume=run.folder if done else None)
 
 
 def last_validation(folder: Path) -> dict[str, float]:
     """val L1 and val sync of a run's last validation (NaN when it never validated)."""
-    from attnwav2lip.train.recorder import read_metrics
-
     records = read_metrics(folder, "val")  # in step order, a step logged twice (a resume) read once
     last = records[-1] if records else {}
     return {"val_l1": float(last.get("l1", math.nan)), "val_sync": float(last.get("sync", math.nan))}
@@ -174,8 +163,6 @@ def paired_differences(rows: Sequence[Row], variants: Sequence[str], baseline: s
     ``verdict`` is "underpowered" when the interval contains 0 or rests on fewer than ``MIN_PAIRED``
     pairs or ``MIN_SEEDS`` seeds, else "better" or "worse" by the metric's direction.
     """
-    from attnwav2lip.metrics.stats import paired_bootstrap
-
     scores = {(r["variant"], r["seed"], r["pair"]): r for r in rows}
     base_keys = sorted((s, p) for v, s, p in scores if v == baseline)
     table = []
@@ -242,15 +229,13 @@ def markdown(summary: Sequence[Row], differences: Sequence[Row], *, budget: Sequ
 
 
 def write_csv(path: Path, rows: Sequence[Row]) -> None:
-    from attnwav2lip.fileio import atomic_path
-
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()
         writer.writerows(rows)
 
 
-def budget(config: "TrainConfig") -> str:
+def budget(config: TrainConfig) -> str:
     """One line saying what each run trained for (everything the variants and seeds share)."""
     s, d = config.schedule, config.data
     gan = f"GAN on (β {config.gan.weight})" if config.gan.enabled else "GAN off"
@@ -267,10 +252,6 @@ def score_runs(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path
     Writes the scorer's own tables (with its reference rows) as
     ``OUT/synthtalk*``; returns one row per run and successfully scored pair.
     """
-    from attnwav2lip.evaluation.synthtalk import score_synthtalk
-    from attnwav2lip.metrics.synthtalk_report import METRIC_NAMES
-    from attnwav2lip.checkpoints import network_file
-
     generators = {run.name: network_file(run.folder, "generator") for run in runs}
     scored = score_synthtalk(corpus, generators, network_file(evaluator, "evaluator"), split=split, pairs=pairs,
                              seed=pair_seed, work_dir=out / "scoring", progress=True)
@@ -279,7 +260,7 @@ def score_runs(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path
     for run in runs:
         for score in scored.results[run.name]:
             if not score.ok:
-                print(f"{run.name}: pair {score.pair} not scored ({score.error})")
+                log.warning("%s: pair %s not scored (%s)", run.name, score.pair, score.error)
                 continue
             rows.append({"variant": run.variant, "seed": run.seed, "pair": score.pair, "source": score.source,
                          "driving": score.driving, **{name: getattr(score, name) for name in METRIC_NAMES}})
@@ -289,16 +270,12 @@ def score_runs(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path
 def report(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path, pairs: int, split: str = "test",
            pair_seed: int = 0) -> str:
     """Score every finished run on the same test pairs; write OUT/ablation.md and the CSVs; return the markdown."""
-    from attnwav2lip.config import load_recipe
-    from attnwav2lip.fileio import write_text_atomic
-    from attnwav2lip.train import TrainConfig
-
     finished = [run for run in runs if is_finished(run.folder)]
     for run in runs:
         if run not in finished:
-            print(f"{run.name}: not finished, left out")
+            log.warning("%s: not finished, left out", run.name)
     if not finished:
-        raise SystemExit("no finished run to report: run the train phase first")
+        raise ConfigError("no finished run to report: run the train phase first")
     out = finished[0].out
     rows = score_runs(finished, corpus=corpus, evaluator=evaluator, pairs=pairs, split=split, pair_seed=pair_seed,
                       out=out)
@@ -315,46 +292,3 @@ def report(runs: Sequence[Run], *, corpus: str | Path, evaluator: str | Path, pa
     write_csv(out / "ablation_diff.csv", differences)
     write_csv(out / "ablation_pairs.csv", rows)
     return text
-
-
-# ---------------------------------------------------------------------------------------------------
-# command line
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("train", "report"))
-    parser.add_argument("--out", required=True, type=Path, help="the ablation folder: one run per variant and seed")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    train_args = parser.add_argument_group("train")
-    train_args.add_argument("--store", help="clip store from `attnwav2lip preprocess` (default: the recipe's)")
-    train_args.add_argument("--expert", help="the frozen lip-sync expert: weights file, or train-expert run folder")
-    train_args.add_argument("--config", default=str(RECIPE), help="the per-run schedule (default: %(default)s)")
-    train_args.add_argument("--steps", type=int, help="override schedule.max_steps of every run")
-    report_args = parser.add_argument_group("report")
-    report_args.add_argument("--corpus", help="the SynthTalk corpus folder (with manifest.jsonl)")
-    report_args.add_argument("--evaluator", help="the SynthTalk evaluator: weights file, or train-evaluator run folder")
-    report_args.add_argument("--pairs", type=int, default=8, help="test pairs (identity A saying sentence B) per run")
-    report_args.add_argument("--split", default="test")
-    report_args.add_argument("--pair-seed", type=int, default=0, help="seed of the pair draw (the same for every run)")
-    report_args.add_argument("--threads", type=int, default=1, help="torch threads for scoring")
-    args = parser.parse_args(argv)
-
-    runs = plan_runs(args.out, args.variants, args.seeds)
-    if args.phase == "train":
-        if args.expert is None:
-            parser.error("train needs --expert")
-        train(runs, recipe=args.config, store=args.store, expert=args.expert, steps=args.steps)
-        return
-    if args.corpus is None or args.evaluator is None:
-        parser.error("report needs --corpus and --evaluator")
-    import torch
-
-    torch.set_num_threads(args.threads)
-    print(report(runs, corpus=args.corpus, evaluator=args.evaluator, pairs=args.pairs, split=args.split,
-                 pair_seed=args.pair_seed), end="")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """How sharp must a generator be to beat doing nothing on SynthTalk's lower-face L1?
 
-Run:  .venv/bin/python benchmarks/l1_blur_ladder.py --corpus SYNTH --split test --pairs 20
+Run:  .venv/bin/python experiments/l1_blur_ladder.py --corpus SYNTH --split test --pairs 20
 
-On the cross pairs ``evaluate --synthtalk`` scores (same seed, same first pairs), the rendered
+On the cross pairs ``evaluate synthtalk`` scores (same seed, same first pairs), the rendered
 truth is put through what ``sync`` does to a generator's faces (face box resized to 96 px, blended
 back onto A's frame with the feather mask, H.264 at sync's settings), first exactly and then
 blurred at 96 px with Gaussians of growing sigma. Prints, per row, the lower-face L1 and the

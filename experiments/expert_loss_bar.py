@@ -1,6 +1,6 @@
 """Where the 0.75 rule stands: the frozen expert's sync loss on real, degraded and generated frames.
 
-Run:  .venv/bin/python benchmarks/expert_loss_bar.py --store data/synth_store --expert EXPERT [GENERATOR ...]
+Run:  .venv/bin/python experiments/expert_loss_bar.py --store data/synth_store --expert EXPERT [GENERATOR ...]
           [--config configs/synth_cpu.yaml] [--windows 200] [--batch 4] [--expert-bn train]
 
 Windows are drawn as the recipe's validation draws them (its sampling: reference distance, mel offset).

@@ -1,6 +1,6 @@
 """Does an evaluator find planted audio offsets? In-sync vs shifted audio on held-out SynthTalk clips.
 
-Run:  .venv/bin/python benchmarks/synthtalk_evaluator_check.py --corpus SYNTH --evaluator RUN/.../evaluator.safetensors
+Run:  .venv/bin/python experiments/synthtalk_evaluator_check.py --corpus SYNTH --evaluator RUN/.../evaluator.safetensors
 
 For each held-out clip of the split (clip k with k % val_every == 0, as ``train-evaluator`` holds
 them out) the frames are scored against their own audio delayed by each shift (zeros in front,

@@ -8,7 +8,7 @@ syncnet_python's README: ``python demo_syncnet.py --videofile data/example.avi``
 
 This script scores the same clip with ``attnwav2lip.metrics`` and the original weights::
 
-    python benchmarks/syncnet_anchor.py --weights data/syncnet_v2.model --video data/example.avi
+    python experiments/syncnet_anchor.py --weights data/syncnet_v2.model --video data/example.avi
 
 (get both with syncnet_python's ``download_model.sh``). The demo dumps frames through ffmpeg's
 default JPEG before scoring, so the round trip is on by default (``--no-jpeg`` turns it off).

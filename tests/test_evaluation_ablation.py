@@ -1,10 +1,10 @@
-"""benchmarks/ablation.py: both phases end to end on a tiny store and corpus; the statistics on known rows."""
+"""The attention ablation: both phases end to end on a tiny store and corpus; the statistics on known rows."""
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,23 +13,14 @@ import torch
 
 from attnwav2lip.checkpoints import save_model
 from attnwav2lip.config import save_recipe
+from attnwav2lip.evaluation import ablation
 from attnwav2lip.models import EvaluatorConfig, SyncNetEvaluator
 from attnwav2lip.train import with_overrides
 from attnwav2lip.train.recorder import read_metrics
-from test_train_loop import WIDTH, make_store
+from training_runs import WIDTH, make_store
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("ablation_bench", ROOT / "benchmarks" / "ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-ablation = _load_benchmark()
+RECIPE = ROOT / "configs" / "ablation_cpu.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +31,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recipe(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """configs/ablation_cpu.yaml shrunk: tiny widths, 2 steps, one validation, no loader process."""
-    schedule = ablation.run_config(ablation.RECIPE, ablation.Run("both", 0, Path(".")), store=store, steps=2)
+    schedule = ablation.run_config(RECIPE, ablation.Run("both", 0, Path(".")), store=store, steps=2)
     tiny = with_overrides(schedule,
                           {"model.width": WIDTH, "data.batch_size": 2, "data.num_workers": 0,
                            "data.sampling.samples_per_epoch": 4, "schedule.eval_every": 2, "schedule.val_batches": 1,
@@ -51,7 +42,7 @@ def recipe(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_recipe_is_the_issue_schedule() -> None:
-    config = ablation.run_config(ablation.RECIPE, ablation.Run("channel", 2, Path("x")), store="s", steps=None)
+    config = ablation.run_config(RECIPE, ablation.Run("channel", 2, Path("x")), store="s", steps=None)
     assert (config.model.attention, config.runtime.seed, config.data.root) == ("channel", 2, "s")
     assert (config.model.width, config.data.batch_size) == (0.25, 4)
     assert (config.optim.lr, config.optim.betas) == (1e-3, (0.5, 0.999))
@@ -72,24 +63,25 @@ def trained(recipe: Path, expert_file: Path, tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp("ablation")
     (out / "none_s0").mkdir()
     (out / "none_s0" / "metrics.jsonl").write_text('{"split": "train", "step": 7, "time": 0}\n')
-    command = ["train", "--config", str(recipe), "--expert", str(expert_file), "--out", str(out),
-               "--variants", "none", "both", "--seeds", "0"]
-    ablation.main(command + ["--steps", "1"])
+    runs = ablation.plan_runs(out, ["none", "both"], [0])
+    ablation.train(runs, recipe=recipe, store=None, expert=expert_file, steps=1)
     assert [ablation.trained_steps(out / name) for name in ("none_s0", "both_s0")] == [1, 1]
-    ablation.main(command)
+    ablation.train(runs, recipe=recipe, store=None, expert=expert_file, steps=None)
     return out
 
 
+@pytest.mark.slow
 def test_train_resumes_partial_runs_and_skips_finished_ones(trained: Path, recipe: Path, expert_file: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                                            caplog: pytest.LogCaptureFixture) -> None:
     for name in ("none_s0", "both_s0"):
         assert ablation.trained_steps(trained / name) == 2 and ablation.is_finished(trained / name)
         assert [r["step"] for r in read_metrics(trained / name, "train")] == [1, 2]  # resumed, not restarted
         assert not math.isnan(ablation.last_validation(trained / name)["val_l1"])
     stamp = (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns
-    ablation.main(["train", "--config", str(recipe), "--expert", str(expert_file), "--out", str(trained),
-                   "--variants", "none", "both", "--seeds", "0"])
-    assert capsys.readouterr().out.count("skipped") == 2
+    with caplog.at_level("INFO", logger="attnwav2lip"):
+        ablation.train(ablation.plan_runs(trained, ["none", "both"], [0]), recipe=recipe, store=None,
+                       expert=expert_file, steps=None)
+    assert caplog.text.count("skipped") == 2
     assert (trained / "none_s0" / "checkpoints" / "latest").stat().st_mtime_ns == stamp
 
 
@@ -106,12 +98,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_report_scores_every_finished_run_on_the_same_pairs(trained: Path, corpus: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     evaluator = tmp_path / "evaluator.safetensors"
     save_model(SyncNetEvaluator(EvaluatorConfig(width=WIDTH)), evaluator)
-    ablation.main(["report", "--corpus", str(corpus), "--evaluator", str(evaluator), "--out", str(trained),
-                   "--variants", "none", "both", "--seeds", "0", "1", "--pairs", "1"])
+    ablation.report(ablation.plan_runs(trained, ["none", "both"], [0, 1]), corpus=corpus, evaluator=evaluator,
+                    pairs=1)
     text = (trained / "ablation.md").read_text()
     assert "| none | 1 |" in text and "| both | 1 |" in text  # seed 1 never trained: left out
     assert "Seeds: 1 (0)" in text and "Test pairs: 1" in text and "2 steps × 2 windows" in text
@@ -125,6 +118,7 @@ def test_report_scores_every_finished_run_on_the_same_pairs(trained: Path, corpu
     assert pairs[0]["source"] == pairs[1]["source"] and pairs[0]["driving"] == pairs[1]["driving"]
 
 
+@pytest.mark.slow
 def test_statistics_pair_on_seed_and_test_pair() -> None:
     """'both' beats 'none' by exactly +1 LSE-C on every pair; its L1 differs by +-0.01 noise around 0."""
     seeds = (0, 1, 2)
@@ -155,3 +149,10 @@ def test_statistics_pair_on_seed_and_test_pair() -> None:
     text = ablation.markdown(list(summary.values()), list(diffs.values()), budget=["2 steps"], seeds=list(seeds), pairs=4,
                              split="test", evaluator="ev")
     assert "| both | 3 |" in text and "Seeds: 3" in text and "**Underpowered:**" in text
+
+
+@pytest.mark.slow
+def test_the_experiment_script_is_a_command_line_over_the_library() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "experiments" / "ablation.py"), "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "{train,report}" in result.stdout and "ablation_cpu.yaml" in result.stdout

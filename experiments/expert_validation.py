@@ -1,6 +1,6 @@
 """A lip-sync expert's validation BCE on many more windows than a training run's periodic check.
 
-Run:  .venv/bin/python benchmarks/expert_validation.py --run RUN_DIR [--checkpoint CKPT] [--windows 3200]
+Run:  .venv/bin/python experiments/expert_validation.py --run RUN_DIR [--checkpoint CKPT] [--windows 3200]
 
 Training validates on ``schedule.val_batches`` batches (320 windows for configs/synth_cpu_expert.yaml),
 so its BCE moves by a few hundredths between checks. This draws ``--windows`` validation windows

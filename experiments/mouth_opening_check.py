@@ -1,6 +1,6 @@
 """Does the pixel mouth-opening estimator follow the opening SynthTalk rendered?
 
-Run:  .venv/bin/python benchmarks/mouth_opening_check.py --corpus SYNTH --split test
+Run:  .venv/bin/python experiments/mouth_opening_check.py --corpus SYNTH --split test
 
 For each clip of the split, the estimator (``attnwav2lip.metrics.mouth_opening``) reads the encoded
 video inside the mouth strip of the pose-only face boxes; its values are correlated with the

@@ -1,6 +1,6 @@
 """Does a generator use its audio? Lower-face errors with the right audio and with another window's.
 
-Run:  .venv/bin/python benchmarks/audio_use.py --store data/synth_store CKPT [CKPT ...] [--windows 96]
+Run:  .venv/bin/python experiments/audio_use.py --store data/synth_store CKPT [CKPT ...] [--windows 96]
           [--config configs/synth_cpu.yaml]
 
 For ``--windows`` validation windows of the clip store (drawn as training draws them, seed
