@@ -149,7 +149,7 @@ def memory(args: argparse.Namespace, record: Record) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("speed", "memory"))
+    parser.add_argument("mode", nargs="?", default="speed", choices=("speed", "memory"), help="default speed")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
     parser.add_argument("--lengths", type=float, nargs="+", default=[6.0, 60.0])

@@ -15,6 +15,7 @@ before timing.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -129,7 +130,7 @@ def main() -> None:
     dp.add_argument("--frames", type=int, default=4)
     for mode in (sp, dp):
         add_json_argument(mode)
-    args = parser.parse_args()
+    args = parser.parse_args(sys.argv[1:] or ["speed"])  # `make bench` runs the speed mode
     record = Record(f"{__file__[:-3]}_{args.mode}", args)
     if args.mode == "speed":
         speed(args.frames, args.size, record)
