@@ -144,7 +144,9 @@ def test_stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_pa
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_and_sighup_stop_like_ctrl_c_and_leave_nothing(tmp_path: Path, media: dict[str, Path],
                                                               signum: int) -> None:
-    long_speech = _wav(tmp_path / "long.wav", _tone(60.0))
+    # 5 minutes of speech: the run must still be writing when the signal comes, on a loaded machine too
+    # (with 1 minute a stalled test process once saw the whole run finish between its checks)
+    long_speech = _wav(tmp_path / "long.wav", _tone(300.0))
     out = tmp_path / "out.mp4"
     env = {**os.environ, "PYTHONPATH": SRC, "ATTNWAV2LIP_NATIVE_BF16": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
