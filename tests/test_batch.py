@@ -87,6 +87,7 @@ def test_a_bad_row_fails_alone_with_its_one_line_error(tmp_path: Path, folder: P
     assert "0 done, 2 done earlier, 2 failed" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_killed_batch_resumes_without_redoing_or_losing_a_row(tmp_path: Path, folder: Path) -> None:
     """SIGKILL in the middle of a row (no handler runs: a power cut), then the same command again."""
     for name in ("face.mp4", "long.wav"):

@@ -105,6 +105,7 @@ def test_original_formats_load(originals: dict[str, nn.Module], tmp_path: Path, 
 
 # --- BGR -> RGB: the converted network on RGB computes what the original computes on BGR ---------
 
+@pytest.mark.slow
 def test_generator_bgr_to_rgb(tmp_path: Path) -> None:
     original = randomise_norms(Generator(width=0.125, attention="none"))
     write_original(original, tmp_path / "wav2lip.pth", prefix=True, legacy=False)

@@ -141,6 +141,7 @@ def test_stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_pa
     assert {names["live"], names["other host"], names["other target"], "out.mp4"} <= left
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_and_sighup_stop_like_ctrl_c_and_leave_nothing(tmp_path: Path, media: dict[str, Path],
                                                               signum: int) -> None:
@@ -429,6 +430,7 @@ def test_evaluation_failures_are_said_on_the_terminal(tmp_path: Path, caplog: py
     assert "1 of 3 rows could not be scored" in caplog.text and "c.mp4: no audio stream" in caplog.text
 
 
+@pytest.mark.slow
 def test_mediapipe_start_up_chatter_is_hidden_and_real_errors_are_not(tmp_path: Path) -> None:
     pytest.importorskip("mediapipe")
     script = ("import numpy as np, os\n"

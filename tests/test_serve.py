@@ -15,6 +15,8 @@ from attnwav2lip.errors import ConfigError
 
 from serve_helpers import (browser_page, describe_mp4, photo, require_chromium, screenshot, serving, speech)
 
+pytestmark = pytest.mark.slow  # a Gradio server per test, some with a browser
+
 pytest.importorskip("gradio", reason="serve needs the [serve] extra: pip install -e '.[serve]'")
 
 SPEECH_SECONDS = 1.0
