@@ -2,7 +2,7 @@
 
     # per-stage table at width 1.0 and a narrow width on a 30 s 720p clip:
     MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=100000000000 MALLOC_TOP_PAD_=1073741824 \
-        .venv/bin/python benchmarks/bench_lipsync.py speed --seconds 30 --widths 1.0 0.25
+        .venv/bin/python benchmarks/bench_lipsync.py speed --seconds 30 --widths 1.0 0.25 --precisions fp32 auto
     # peak RSS of whole runs (fresh processes) for inputs of several lengths:
     .venv/bin/python benchmarks/bench_lipsync.py memory --lengths 6 60 --width 0.125
 
@@ -62,13 +62,16 @@ def make_inputs(seconds: float, work: Path) -> tuple[Path, Path]:
     return clip, speech
 
 
-def bare_generator_ms(generator, batch_size: int, repeats: int = 5) -> float:
-    """ms per frame of the generator's forward alone on random inputs, after two warm-up batches."""
+def bare_generator_ms(generator, batch_size: int, precision, repeats: int = 5) -> float:
+    """ms per frame of the generator's forward alone on random inputs, after two warm-up batches, in
+    ``precision`` (a resolved ``PrecisionChoice``; the generator already in its memory format)."""
     import torch
+
+    from attnwav2lip.precision import autocast
 
     mels, faces = torch.randn(batch_size, 1, 80, 16), torch.rand(batch_size, 6, 96, 96)
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast("cpu", precision):
         for i in range(repeats + 2):
             start = time.perf_counter()
             generator(mels, faces)
@@ -85,30 +88,40 @@ def speed(args: argparse.Namespace, record: Record) -> None:
 
     torch.set_num_threads(args.threads)
     clip, speech = make_inputs(args.seconds, Path(args.work))
-    options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False, progress=False,
-                          detector=args.detector, device="cpu")
+    print(describe_cpu())
     print(f"clip {args.seconds:g} s 720p @ {FPS} fps; batch {args.batch_size}; x264 preset {args.preset}; "
           f"torch threads {args.threads}; detector {detector_in_use(args.detector)} "
-          f"(detect side {options.detect_max_side})")
+          f"(detect side {SyncOptions().detect_max_side})")
     print("per-stage ms per output frame as wall / CPU (CPU = all threads of the process; on a shared")
     print("machine wall time includes waiting for a core, CPU time does not)")
-    header = ("| width | end-to-end fps | bare G ms/frame | decode | detect | generate | blend | encode "
+    header = ("| width | precision | end-to-end fps | bare G ms/frame | decode | detect | generate | blend | encode "
               "| non-G (decode+detect+blend+encode) | total |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     for width in args.widths:
-        generator = Generator(GeneratorConfig(width=width)).eval()
-        bare = bare_generator_ms(generator, args.batch_size)
-        out = Path(args.work) / f"out_w{width:g}.mp4"
-        report = LipSyncer(options=options, generator=generator).sync(clip, speech, out)
-        wall, cpu = report.ms_per_frame, report.cpu_ms_per_frame
-        cells = [f"{wall.get(k, 0.0):.1f} / {cpu.get(k, 0.0):.1f}" for k in ("decode", "detect", "generate", "blend", "encode")]
-        stages = ("decode", "detect", "blend", "encode")
-        non_g = f"{sum(wall.get(k, 0.0) for k in stages):.1f} / {sum(cpu.get(k, 0.0) for k in stages):.1f}"
-        print(f"| {width:g} | {report.frames / report.seconds:.1f} | {bare:.1f} | {' | '.join(cells)} | {non_g} "
-              f"| {wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
-        record.add("ms_per_frame", width=width, fps=report.frames / report.seconds, bare_generator=bare,
-                   wall=dict(wall), cpu=dict(cpu))
+        for asked in args.precisions:
+            options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False,
+                                  progress=False, detector=args.detector, device="cpu", precision=asked)
+            syncer = LipSyncer(options=options, generator=Generator(GeneratorConfig(width=width)).eval())
+            bare = bare_generator_ms(syncer.generator, args.batch_size, syncer.precision)
+            out = Path(args.work) / f"out_w{width:g}_{asked}.mp4"
+            report = syncer.sync(clip, speech, out)
+            wall, cpu = report.ms_per_frame, report.cpu_ms_per_frame
+            cells = [f"{wall.get(k, 0.0):.1f} / {cpu.get(k, 0.0):.1f}" for k in ("decode", "detect", "generate", "blend", "encode")]
+            stages = ("decode", "detect", "blend", "encode")
+            non_g = f"{sum(wall.get(k, 0.0) for k in stages):.1f} / {sum(cpu.get(k, 0.0) for k in stages):.1f}"
+            print(f"| {width:g} | {report.precision} | {report.frames / report.seconds:.1f} | {bare:.1f} | "
+                  f"{' | '.join(cells)} | {non_g} | {wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
+            record.add("ms_per_frame", width=width, precision=report.precision, fps=report.frames / report.seconds,
+                       bare_generator=bare, wall=dict(wall), cpu=dict(cpu))
+
+
+def describe_cpu() -> str:
+    """The CPU and the flags that decide the precision paths (bf16, AMX, VNNI)."""
+    from attnwav2lip.precision import NATIVE_BF16_FLAGS, cpu_flags, cpu_name
+
+    flags = sorted(cpu_flags() & {*NATIVE_BF16_FLAGS, "amx_tile", "amx_int8", "avx512_vnni", "avx_vnni", "avx512f", "avx2"})
+    return f"CPU {cpu_name()!r}; flags: {', '.join(flags) or 'none of avx2/avx512/bf16/AMX/VNNI'}"
 
 
 def detector_in_use(name: str) -> str:
@@ -152,6 +165,8 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", default="speed", choices=("speed", "memory"), help="default speed")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "auto"], choices=("auto", "fp32", "bf16"),
+                        help="speed: each width runs in each (default fp32 auto)")
     parser.add_argument("--lengths", type=float, nargs="+", default=[6.0, 60.0])
     parser.add_argument("--width", type=float, default=0.125)
     parser.add_argument("--batch-size", type=int, default=16)
