@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import wave
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -12,6 +11,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+
+from media_files import write_wav
 
 CHROMIUM = "/usr/bin/chromium"
 INSTALL_CHROMIUM = "browser tests need Debian's chromium: apt-get install -y chromium"
@@ -58,12 +59,7 @@ def speech(path: Path, seconds: float, rate: int = 16000) -> Path:
     t = np.arange(int(seconds * rate)) / rate
     rng = np.random.default_rng(0)
     sound = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)) + 0.05 * rng.standard_normal(t.size)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(np.round(np.clip(sound, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
+    return write_wav(path, sound, rate)
 
 
 @contextmanager

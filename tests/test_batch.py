@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from attnwav2lip.lipsync.batch import read_batch_manifest, status_path
 from attnwav2lip.cli import main
 from attnwav2lip.errors import ConfigError
 from attnwav2lip.video import probe, write_video
+from media_files import write_wav
 
 BOX = ["--box", "8", "56", "8", "56"]
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -26,12 +26,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 def _wav(path: Path, seconds: float) -> Path:
     t = np.arange(int(seconds * 16000)) / 16000
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(np.round(0.3 * np.sin(2 * np.pi * 180 * t) * 32767).astype("<i2").tobytes())
-    return path
+    return write_wav(path, 0.3 * np.sin(2 * np.pi * 180 * t))
 
 
 @pytest.fixture(scope="module")

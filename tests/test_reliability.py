@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +23,11 @@ from attnwav2lip.errors import AttnWav2LipError, ConfigError, MediaError
 from attnwav2lip.audio import silent_windows
 from attnwav2lip.lipsync import LipSyncer, SyncOptions
 from attnwav2lip.video import iter_frames, probe, write_video
+from media_files import write_wav
 
 BOX = ("--box", "8", "56", "8", "56")
 FAST = dict(progress=False, detection_cache=False, batch_size=8)
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-
-
-def _wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(np.round(np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 def _tone(seconds: float) -> np.ndarray:
@@ -61,7 +52,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("reliability")
     save_model(_generator(), root / "gen.safetensors")
     write_video(root / "face.mp4", [np.full((64, 64, 3), 100 + 10 * i, np.uint8) for i in range(4)], 25)
-    return {"root": root, "face": root / "face.mp4", "speech": _wav(root / "speech.wav", _tone(0.3)),
+    return {"root": root, "face": root / "face.mp4", "speech": write_wav(root / "speech.wav", _tone(0.3)),
             "gen": root / "gen.safetensors"}
 
 
@@ -147,7 +138,7 @@ def test_sigterm_and_sighup_stop_like_ctrl_c_and_leave_nothing(tmp_path: Path, m
                                                               signum: int) -> None:
     # 5 minutes of speech: the run must still be writing when the signal comes, on a loaded machine too
     # (with 1 minute a stalled test process once saw the whole run finish between its checks)
-    long_speech = _wav(tmp_path / "long.wav", _tone(300.0))
+    long_speech = write_wav(tmp_path / "long.wav", _tone(300.0))
     out = tmp_path / "out.mp4"
     env = {**os.environ, "PYTHONPATH": SRC, "ATTNWAV2LIP_NATIVE_BF16": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
@@ -253,7 +244,7 @@ def test_pads_that_invert_the_box_are_refused(tmp_path: Path) -> None:
 
     face = cv2.resize(skimage.data.astronaut()[20:276, 100:356], (128, 128), interpolation=cv2.INTER_AREA)
     write_video(tmp_path / "face.mp4", [face] * 3, 25)
-    speech = _wav(tmp_path / "s.wav", _tone(0.1))
+    speech = write_wav(tmp_path / "s.wav", _tone(0.1))
     syncer = LipSyncer(options=SyncOptions(**FAST, pads=(-1000, -1000, 0, 0)), generator=_generator())
     with pytest.raises(ConfigError, match=r"^--pads -1000 -1000 0 0 leave a box 0 px wide in frame 0"):
         syncer.sync(tmp_path / "face.mp4", speech, tmp_path / "o.mp4")
@@ -266,7 +257,7 @@ def test_a_silent_track_closes_every_window(tmp_path: Path, media: dict[str, Pat
         mel = audio.melspectrogram(quiet.astype(np.float32))
         assert silent_windows(mel, audio.mel_window_starts(12, 25), 40.0).all()
     syncer = LipSyncer(options=SyncOptions(**FAST, box=(8, 56, 8, 56), close_on_silence=True), generator=_generator())
-    report = syncer.sync(media["face"], _wav(tmp_path / "silence.wav", np.zeros(4800)), tmp_path / "o.mp4")
+    report = syncer.sync(media["face"], write_wav(tmp_path / "silence.wav", np.zeros(4800)), tmp_path / "o.mp4")
     assert report.silent_frames == report.frames == 8
 
 
@@ -291,7 +282,7 @@ def test_a_truncated_video_or_wav_is_an_error_with_the_numbers(tmp_path: Path, m
         list(iter_frames(tmp_path / "cut.mp4"))
     assert len(list(iter_frames(tmp_path / "whole.mp4"))) == 40
 
-    whole = _wav(tmp_path / "whole.wav", _tone(2.0)).read_bytes()
+    whole = write_wav(tmp_path / "whole.wav", _tone(2.0)).read_bytes()
     (tmp_path / "cut.wav").write_bytes(whole[: 44 + 2 * int(0.68 * 16000)])
     with pytest.raises(MediaError, match=r"declares 2\.00 s of audio, only 0\.68 s decode"):
         audio.load_audio(tmp_path / "cut.wav")

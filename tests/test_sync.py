@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from attnwav2lip.audio import silent_windows
 from attnwav2lip.lipsync import LipSyncer, SyncOptions
 from attnwav2lip.looping import loop_schedule
 from attnwav2lip.video import iter_frames, probe, write_video
+from media_files import write_wav
 
 BOX = (16, 112, 16, 112)  # top, bottom, left, right: a fixed face box on 128 x 128 frames
 FAST = dict(progress=False, detection_cache=False, batch_size=8)
@@ -48,21 +48,12 @@ def face_image() -> np.ndarray:
     return cv2.resize(skimage.data.astronaut()[20:276, 100:356], (128, 128), interpolation=cv2.INTER_AREA)
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(np.round(samples * 32767).astype("<i2").tobytes())
-    return path
-
-
 def _speech(path: Path, seconds: float, rate: int = 16000, silent_until: float = 0.0) -> Path:
     """Broadband 'speech' (noise bursts with a pitch) that starts after ``silent_until`` seconds."""
     t = np.arange(int(seconds * rate)) / rate
     rng = np.random.default_rng(0)
     sound = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)) + 0.05 * rng.standard_normal(t.size)
-    return _write_wav(path, (sound * (t >= silent_until)).astype(np.float32), rate)
+    return write_wav(path, (sound * (t >= silent_until)).astype(np.float32), rate)
 
 
 def _video(path: Path, frames: list[np.ndarray], fps: float = 25) -> Path:
@@ -325,7 +316,7 @@ def media(tmp_path_factory: pytest.TempPathFactory, face_image: np.ndarray) -> d
     save_model(LipSyncExpert(ExpertConfig(width=0.125)), root / "expert.safetensors")
     talking = root / "talking.mp4"
     write_video(talking, [face_image] * 10, 25, audio.load_audio(speech), 16000)
-    _write_wav(root / "empty.wav", np.zeros(0, np.float32), 16000)
+    write_wav(root / "empty.wav", np.zeros(0, np.float32), 16000)
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
     return {"face": _video(root / "face.mp4", [face_image] * 4), "speech": speech, "talking": talking,
             "gen": root / "gen.safetensors", "expert": root / "expert.safetensors", "empty": root / "empty.wav",
