@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 from contextlib import contextmanager
@@ -15,7 +16,6 @@ import pytest
 from media_files import write_wav
 
 CHROMIUM = "/usr/bin/chromium"
-INSTALL_CHROMIUM = "browser tests need Debian's chromium: apt-get install -y chromium"
 # Flags that keep Chromium from opening any connection of its own (updates, sync, metrics, ...).
 QUIET_BROWSER = ["--headless=new", "--no-sandbox", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-default-apps",
@@ -26,17 +26,15 @@ SCREENSHOT_COLOURS = 64  # palette size: keeps each PNG well under 300 KB
 
 
 def require_chromium() -> None:
-    """Skip without chromium (one line saying how to install it); under CI=true, fail instead."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "browser tests need the [serve] extra (playwright): pip install -e '.[serve]'"
-    else:
-        missing = "" if Path(CHROMIUM).is_file() else INSTALL_CHROMIUM
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(missing)
-        pytest.skip(missing)
+    """Skip when the browser tools are missing (one line saying how to install them); under CI=true, fail instead."""
+    if os.environ.get("CI") == "true":
+        if importlib.util.find_spec("playwright") is None or not Path(CHROMIUM).is_file():
+            pytest.fail("CI=true needs the browser tests: pip install -e '.[serve]' and apt-get install -y chromium")
+        return
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("browser tests need the [serve] extra (playwright): pip install -e '.[serve]'")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("browser tests need Debian's chromium: apt-get install -y chromium")
 
 
 def free_port() -> int:
