@@ -59,7 +59,7 @@ def _generate(generator: torch.nn.Module, batch: dict[str, torch.Tensor], choice
     masked = targets.clone()
     masked[..., masked.shape[-2] // 2 :, :] = 0
     faces = torch.cat([masked, targets], dim=1)
-    model = memory_format(generator, choice) if choice.bf16 else generator.to(memory_format=torch.contiguous_format)
+    model = memory_format(generator, choice)
     with autocast("cpu", choice):
         out = model(batch["indiv_mels"], faces)
     return out.float().clamp(0, 1).mul(255).round()

@@ -183,7 +183,7 @@ def _probe_training(device: torch.device) -> tuple[float, float]:
         x = torch.rand(10, 6, 96, 96, device=device)
 
     def step(choice: PrecisionChoice) -> None:
-        model = memory_format(net, choice) if choice.bf16 else net.to(memory_format=torch.contiguous_format)
+        model = memory_format(net, choice)
         with autocast(device, choice):
             loss = model(x).float().mean()
         loss.backward()
