@@ -78,6 +78,12 @@ def test_sync_weight_rule_switches_once_and_fixed_is_on_from_the_start() -> None
     by_hand = SyncWeight(SyncLossConfig(schedule="fixed"))
     by_hand.load_state_dict({"switched_at": None})  # switching it on by hand when resuming a rule run
     assert by_hand.value(4000) == 0.03 and by_hand.switched_at == 4000
+    deadline = SyncWeight(SyncLossConfig(switch_by=5000))
+    assert deadline.value(4999) == 0.0 and deadline.value(5000) == 0.03 and deadline.switched_at == 5000
+    early = SyncWeight(SyncLossConfig(switch_by=5000))
+    assert early.observe(0.7, step=2000) and early.value(5000) == 0.03 and early.switched_at == 2000  # the rule first
+    with pytest.raises(ConfigError, match="switch_by"):
+        SyncLossConfig(schedule="fixed", switch_by=100)
 
 
 @pytest.mark.parametrize("bn_mode", ["train", "eval"])

@@ -181,6 +181,8 @@ class SyncLossConfig:
     ``schedule``: "rule" keeps alpha at 0 until a validation's mean sync loss falls below
     ``threshold`` (the original's 0.75 rule), then uses ``weight`` for good; "fixed" uses
     ``weight`` from the first step (also the way to switch it on by hand when resuming).
+    ``switch_by`` (rule only, not in the original): the step at which alpha switches on if the rule
+    has not fired by then, which is how the AttnWav2Lip authors switched by hand, written into the recipe.
     ``expert_bn``: "train" normalises each batch with its own statistics as the original does (its
     0.75 threshold was measured that way); "eval" uses the expert's running statistics.
     ``audio_from_expert``: a fresh run starts the generator's mel encoder from the expert's (not
@@ -197,11 +199,15 @@ class SyncLossConfig:
     expert_bn: BnMode = "train"
     audio_from_expert: bool = False
     restart_optimizer: bool = False
+    switch_by: int | None = None
 
     def __post_init__(self) -> None:
         check_choices(self, "sync.")
         if not 0.0 <= self.weight < 1.0:
             raise ConfigError(f"sync.weight must be in [0, 1), got {self.weight}")
+        if self.switch_by is not None and (self.schedule != "rule" or self.switch_by < 0):
+            raise ConfigError(f"sync.switch_by must be a step >= 0 under schedule: rule, got {self.switch_by} "
+                              f"under {self.schedule}")
 
 
 @dataclasses.dataclass(frozen=True)

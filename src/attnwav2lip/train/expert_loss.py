@@ -61,8 +61,10 @@ class SyncWeight:
 
     def active(self, step: int) -> bool:
         """Whether alpha is on at optimiser step ``step`` (0-based). A fixed schedule switches on at
-        the first step it sees: 0 in a fresh run, the resumed step when it turns alpha on by hand."""
-        if self.switched_at is None and self.config.schedule == "fixed":
+        the first step it sees: 0 in a fresh run, the resumed step when it turns alpha on by hand.
+        The rule switches at ``switch_by`` at the latest."""
+        deadline = self.config.switch_by
+        if self.switched_at is None and (self.config.schedule == "fixed" or (deadline is not None and step >= deadline)):
             self.switched_at = step
         return self.switched_at is not None
 
