@@ -74,6 +74,10 @@ def test_export_writes_three_half_files_from_runs_and_files(sources: dict[str, P
         first = next(iter(original.state_dict()))
         assert torch.equal(shipped.state_dict()[first], original.state_dict()[first].half().float())
 
+    before = {kind: asset.path.read_bytes() for kind, asset in assets.items()}
+    builtin.export_builtin(sources["generator"], run, sources["evaluator"], out)  # the same models again
+    assert {kind: asset.path.read_bytes() for kind, asset in assets.items()} == before
+
 
 @pytest.mark.slow
 def test_export_refuses_over_the_size_limit_and_leaves_the_folder_alone(sources: dict[str, Path], tmp_path: Path) -> None:

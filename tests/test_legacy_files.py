@@ -30,6 +30,8 @@ def test_its_weights_load() -> None:
     generator = load_model(network_file(RUN, "generator"), kind="generator")
     assert generator.config.width == 0.0625 and generator.config.mel_offset == -1 and generator.config.img_size == 96
     assert resolve_checkpoint(RUN) == CHECKPOINT
+    assert load_model(RUN, kind="discriminator").kind == "discriminator"  # a run folder, as `evaluate --checkpoint` takes it
+    assert load_model(CHECKPOINT, kind="expert").kind == "expert"
 
 
 def test_its_saved_config_loads() -> None:

@@ -86,7 +86,10 @@ def export_builtin(
     Each source is a ``.safetensors`` file, a training checkpoint folder or a run folder (its
     latest checkpoint). Parameters are stored as float16. Nothing in ``out_dir`` changes unless
     all three load as the right kind and together fit in ``max_bytes``: they are written to a
-    staging folder beside it first, then renamed into place. ``MODEL_CARD.md`` is left alone.
+    staging folder beside it first, then renamed into place. A file whose tensors and metadata
+    equal the one already there is not replaced, so rebuilding one model keeps the others
+    byte-identical (safetensors orders its metadata differently from one process to the next).
+    ``MODEL_CARD.md`` is left alone.
     """
     target = Path(out_dir) if out_dir is not None else PACKAGE_ASSETS
     target.mkdir(parents=True, exist_ok=True)
@@ -106,10 +109,25 @@ def export_builtin(
             sizes = ", ".join(f"{k} {a.bytes / 1e6:.1f} MB" for k, a in assets.items())
             raise CheckpointError(f"built-in models total {total / 1e6:.1f} MB ({sizes}), over the {max_bytes / 1e6:g} MB limit")
         for kind in KINDS:
-            os.replace(staging / f"{kind}.safetensors", assets[kind].path)
+            if not _same_content(staging / f"{kind}.safetensors", assets[kind].path):
+                os.replace(staging / f"{kind}.safetensors", assets[kind].path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return assets
+
+
+def _same_content(new: Path, old: Path) -> bool:
+    """Whether two safetensors files hold the same metadata and the same tensors, bit for bit."""
+    import torch
+    from safetensors import safe_open
+
+    if not old.is_file():
+        return False
+    with safe_open(str(new), "pt") as a, safe_open(str(old), "pt") as b:
+        if a.metadata() != b.metadata() or set(a.keys()) != set(b.keys()):
+            return False
+        return all(a.get_tensor(k).dtype == b.get_tensor(k).dtype and torch.equal(a.get_tensor(k), b.get_tensor(k))
+                   for k in a.keys())
 
 
 def _check_finite(model: "nn.Module", source: Path) -> None:

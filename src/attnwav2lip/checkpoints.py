@@ -120,13 +120,15 @@ def load_model(path: str | os.PathLike[str], *, kind: str | None = None, device:
     """The network stored in ``path``, built with its config, weights loaded, in eval mode on ``device``.
 
     ``kind`` ("generator", "expert", "discriminator", "evaluator") demands a network kind; a file
-    holding another kind raises CheckpointError. An original generator comes back as
+    holding another kind raises CheckpointError. With ``kind``, ``path`` may also be a training
+    checkpoint folder or a run folder (its latest checkpoint), as ``network_file`` resolves it. An original generator comes back as
     ``GeneratorConfig(attention="none", width=1.0, mel_offset=0)``. The network is float32 whatever
     the file stores (float16 files, such as the built-in models, are widened on load).
     """
     from .models.registry import build_model
 
-    weights = _read(Path(path), kind)
+    path = network_file(path, kind) if kind is not None and Path(path).is_dir() else Path(path)
+    weights = _read(path, kind)
     try:
         model = build_model(weights.kind, weights.config)
     except ConfigError as exc:
