@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "with native bf16 where a start-up probe measures it faster, float16 on CUDA, else fp32)")
     p.add_argument("--preset", help="x264 speed preset, ultrafast ... placebo (default veryfast)")
     p.add_argument("--crf", type=int, help="x264 quality, 0-51, lower is better (default 18)")
+    p.add_argument("--no-overlap", dest="overlap", action="store_false", default=None,
+                   help="run decode, crop, generator, blend and encode one after the other in one thread "
+                        "(slower; for debugging and as the benchmark's baseline)")
     p.add_argument("--quiet", dest="progress", action="store_false", default=None, help="no progress bar")
     p.set_defaults(func=run)
 

@@ -58,6 +58,7 @@ class SyncOptions:
     precision: Precision = "auto"  # attnwav2lip.precision; auto on cuda: float16 as before
     preset: str = DEFAULT_PRESET
     crf: int = DEFAULT_CRF
+    overlap: bool = True  # decode, crop, blend and encode in threads beside the generator (lipsync.stages)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -81,6 +82,13 @@ class SyncOptions:
         if self.box is not None:
             check_box_order(self.box)
 
+    @property
+    def codec_threads(self) -> int:
+        """Threads for the video decoder and for the encoder: with ``overlap`` each already runs in its own
+        stage thread beside torch's, so one each (more would only compete with torch for the cores);
+        without it, 0 (FFmpeg and x264 pick, as before)."""
+        return 1 if self.overlap else 0
+
 
 def options_from(**values: object) -> SyncOptions:
     """SyncOptions from keyword values, ignoring None (CLI flags left at their defaults)."""
@@ -92,8 +100,10 @@ def options_from(**values: object) -> SyncOptions:
 class SyncReport:
     """What a ``sync`` run did, with wall and CPU milliseconds per output frame by stage.
 
-    Stages: decode (both passes), detect, generate (crops, model, references), blend, encode
-    (video and audio), and total (wall) / all (CPU) for the whole call.
+    Stages: decode (both passes), detect, crop (crops, references, mel windows), generate (the
+    model), blend, encode (video and audio, and the hook), and total (wall) / all (CPU) for the
+    whole call. With ``overlap`` the stages run at the same time in several threads: each stage's
+    wall time is its own thread's, and stage times add up to more than the total.
     """
 
     output: Path
