@@ -2,9 +2,9 @@
 
     # per-stage table at width 1.0 and a narrow width on a 30 s 720p clip:
     MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=100000000000 MALLOC_TOP_PAD_=1073741824 \
-        .venv/bin/python benchmarks/bench_lipsync.py speed --seconds 30 --widths 1.0 0.25 --precisions fp32 auto
+        .venv/bin/python benchmarks/bench_sync.py speed --seconds 30 --widths 1.0 0.25 --precisions fp32 auto
     # peak RSS of whole runs (fresh processes) for inputs of several lengths:
-    .venv/bin/python benchmarks/bench_lipsync.py memory --lengths 6 60 --width 0.125
+    .venv/bin/python benchmarks/bench_sync.py memory --lengths 6 60 --width 0.125
 
 Inputs are synthetic: a real face photo (scikit-image's astronaut) drifting over a 1280x720
 background, with modulated noise as speech; they are made once under --work. Settings printed
