@@ -190,7 +190,8 @@ class LipSyncer:
                               "or split the audio")
 
         with VideoWriter(out, source.fps, (source.width, source.height), audio=mux_audio,
-                         audio_rate=audio_mod.SAMPLE_RATE, preset=opts.preset, crf=opts.crf) as writer:
+                         audio_rate=audio_mod.SAMPLE_RATE, preset=opts.preset, crf=opts.crf,
+                         threads=opts.codec_threads) as writer:
             track = self._track(source, num_out, clock)
             schedule = loop_schedule(num_out, len(track), opts.loop)
             used = np.unique(schedule)
