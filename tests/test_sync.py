@@ -83,7 +83,7 @@ def test_silent_windows() -> None:
 
 @pytest.mark.parametrize(("field", "value"), [
     ("preset", "bogus"), ("crf", -1), ("crf", 52), ("batch_size", 0), ("resize_factor", 0),
-    ("fps", 0.0), ("detect_max_side", 16), ("loop", "spiral"), ("face_index", -1), ("feather", -0.5),
+    ("fps", 0.0), ("detect_max_side", 16), ("detect_every", 0), ("loop", "spiral"), ("face_index", -1), ("feather", -0.5),
     ("silence_db", 0.0), ("neutral_frame", -2),
 ])
 def test_bad_options_name_the_field_and_value(field: str, value: object) -> None:

@@ -43,6 +43,7 @@ class SyncOptions:
     detector: DetectorName = "auto"
     detector_weights: str | None = None  # s3fd.pth for --detector s3fd
     detect_max_side: int = 480  # pass 1 decodes frames this size (longer side) for detection
+    detect_every: int = 1  # detect every k-th frame, move faces between (faces.detect_frames)
     landmarks: bool = False  # blend mask follows the jaw line (mediapipe mesh), else an ellipse
     detection_cache: bool = True  # reuse pass 1 for the same video and settings
     on_missing_face: OnMissingFace = "pass"  # pass: frames without a face stay unchanged; error: fail
@@ -68,6 +69,7 @@ class SyncOptions:
             ("batch_size", self.batch_size >= 1, ">= 1"), ("resize_factor", self.resize_factor >= 1, ">= 1"),
             ("fps", 0 < self.fps <= MAX_FPS, f"> 0 and <= {MAX_FPS:g}"),
             ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
+            ("detect_every", self.detect_every >= 1, ">= 1"),
             ("face_index", self.face_index >= 0, ">= 0"), ("feather", self.feather >= 0, ">= 0"),
             ("silence_db", self.silence_db > 0, "> 0"),
             ("neutral_frame", self.neutral_frame is None or self.neutral_frame >= 0, ">= 0"),

@@ -226,9 +226,10 @@ class LipSyncer:
 
             settings = {"transform": to_dict(source.transform), "scale": scale, "static": source.still, "limit": limit}
             if opts.detection_cache and not source.still:
-                found = detect_video(source.path, frames, detector, cache=DetectionCache(), settings=settings)
+                found = detect_video(source.path, frames, detector, cache=DetectionCache(), settings=settings,
+                                     every=opts.detect_every)
             else:
-                found = detect_frames(frames(), detector)
+                found = detect_frames(frames(), detector, every=opts.detect_every)
         for times in (clock.wall, clock.cpu):
             times["detect"] -= times.pop("frames in", 0.0)  # waiting for frames (without overlap: decoding them)
         scaled = VideoDetections(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
