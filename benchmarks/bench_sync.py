@@ -93,7 +93,8 @@ def speed(args: argparse.Namespace, record: Record) -> None:
     torch.set_num_threads(args.threads)
     clip, speech = make_inputs(args.seconds, Path(args.work))
     warm_clip, warm_speech = make_inputs(2, Path(args.work))
-    detection = f"fixed box {BOX} (no detection pass)" if args.box else f"detector {detector_in_use(args.detector)}"
+    detection = (f"fixed box {BOX} (no detection pass)" if args.box
+                 else f"detector {detector_in_use(args.detector)}, every {args.detect_every} frame(s)")
     print(describe_cpu())
     print(f"clip {args.seconds:g} s 720p @ {FPS} fps; batch {args.batch_size}; x264 preset {args.preset}; "
           f"torch threads {torch.get_num_threads()}; codec threads (decoder, encoder) overlap off: FFmpeg's and "
@@ -112,7 +113,7 @@ def speed(args: argparse.Namespace, record: Record) -> None:
             for overlap in (False, True):
                 options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False,
                                       progress=False, detector=args.detector, device="cpu", precision=asked,
-                                      box=BOX if args.box else None, overlap=overlap)
+                                      box=BOX if args.box else None, overlap=overlap, detect_every=args.detect_every)
                 syncer = LipSyncer(options=options, generator=generator)
                 bare = bare_generator_ms(syncer.generator, args.batch_size, syncer.precision)
                 syncer.sync(warm_clip, warm_speech, Path(args.work) / "warm.mp4")  # first-run costs, not timed
@@ -125,7 +126,8 @@ def speed(args: argparse.Namespace, record: Record) -> None:
                       f"{fps / baseline:.2f}x | {bare:.1f} | {' | '.join(cells)} | "
                       f"{wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
                 record.add("ms_per_frame", width=width, precision=report.precision, overlap=overlap, fps=fps,
-                           speedup=fps / baseline, bare_generator=bare, box=args.box, wall=dict(wall), cpu=dict(cpu))
+                           speedup=fps / baseline, bare_generator=bare, box=args.box, detect_every=args.detect_every,
+                           wall=dict(wall), cpu=dict(cpu))
 
 
 def describe_cpu() -> str:
@@ -188,6 +190,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--detector", default="auto")
+    parser.add_argument("--detect-every", type=int, default=1, help="speed: detect every K-th frame (--detect-every)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", default="/tmp/attnwav2lip-bench")
     parser.add_argument("--box", action="store_true", help=f"a fixed face box {BOX}: no detection pass")
