@@ -90,3 +90,61 @@ def test_detect_frames_streams_in_batches_and_marks_cuts():
     assert done == [2, 4, 5] and len(found) == 5
     assert found.cuts.tolist() == [False, False, False, True, False]
     assert found.track().present.all()
+
+
+class ScriptedDetector(Detector):
+    """One face per frame at the box ``script[i]``, ``i`` read from the frame's first pixel; records what it saw."""
+
+    name = "scripted"
+
+    def __init__(self, script: np.ndarray) -> None:
+        super().__init__(max_side=None)
+        self.script = script
+        self.seen: list[int] = []
+
+    def _detect(self, frames: list[np.ndarray]) -> list[Detections]:
+        indices = [int(f[0, 0, 0]) for f in frames]
+        self.seen += indices
+        return [Detections(self.script[i : i + 1], [0.9]) for i in indices]
+
+
+def _indexed(n: int, cut_at: int | None = None) -> list[np.ndarray]:
+    """Frames that carry their index in one pixel; a scene cut (grey to noise) at ``cut_at``."""
+    grey = np.full((64, 96, 3), 128, np.uint8)
+    noise = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    frames = [(noise if cut_at is not None and i >= cut_at else grey).copy() for i in range(n)]
+    for i, frame in enumerate(frames):
+        frame[0, 0] = i
+    return frames
+
+
+def test_keyframes_only_where_faces_move_smoothly():
+    script = np.array([[10 + i, 10, 40 + i, 50] for i in range(21)], np.float32)
+    detector = ScriptedDetector(script)
+    found = detect_frames(iter(_indexed(21)), detector, every=4)
+    assert detector.seen == [0, 4, 8, 12, 16, 20]
+    np.testing.assert_allclose(np.concatenate([d.boxes for d in found.detections]), script, atol=1e-4)
+
+
+def test_fast_motion_and_scene_cuts_fall_back_to_every_frame():
+    script = np.array([[10 + i + 40 * (i >= 10), 10, 40 + i + 40 * (i >= 10), 50] for i in range(21)], np.float32)
+    detector = ScriptedDetector(script)
+    found = detect_frames(iter(_indexed(21)), detector, every=4)  # a jump between frames 9 and 10
+    assert detector.seen == [0, 4, 8, 12, 9, 10, 11, 16, 20]
+    np.testing.assert_allclose(np.concatenate([d.boxes for d in found.detections]), script, atol=1e-4)
+    still = np.tile(np.array([[10, 10, 40, 50]], np.float32), (21, 1))
+    detector = ScriptedDetector(still)
+    found = detect_frames(iter(_indexed(21, cut_at=14)), detector, every=4)
+    assert detector.seen == [0, 4, 8, 12, 16, 13, 14, 15, 20] and found.cuts.tolist().index(True) == 14
+
+
+def test_keyframe_detection_is_cached_apart_from_every_frame_detection(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"fake video bytes")
+    cache = DetectionCache(tmp_path / "cache")
+    detector = CountingDetector()
+    for every in (1, 4, 4):
+        found = detect_video(video, lambda: iter(_frames()), detector, cache=cache, scene_threshold=None, every=every)
+        assert len(found) == 5
+    assert detector.frames_seen == 5 + 2  # every frame, then keyframes 0 and 4; the third run is a hit
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2

@@ -170,3 +170,23 @@ def test_real_detections_tracked_through_a_gap(photos, mediapipe_detector):
     for i in range(10):
         expected = np.array(face) + [3 * i, 0, 3 * i, 0]
         assert iou_matrix(track.boxes[i], expected)[0, 0] > 0.8
+
+
+@pytest.mark.parametrize("motion", ["drift", "sway"])
+def test_keyframe_detection_follows_every_frame_detection(photos, mediapipe_detector, motion):
+    """detect_frames(every=4) on a moving face with a scene cut: boxes close to detecting every frame."""
+    from attnwav2lip.faces import detect_frames
+
+    def shot(name: str, n: int) -> list[np.ndarray]:
+        image = photos[name][0][:448, :448]
+        if motion == "drift":
+            return [np.roll(image, (2 * i, 3 * i), axis=(0, 1)) for i in range(n)]
+        return [np.roll(image, (round(12 * np.sin(i / 3)), round(30 * np.sin(i / 4))), axis=(0, 1)) for i in range(n)]
+
+    frames = shot("astronaut", 26) + shot("grace", 22)  # a cut at frame 26, between two keyframes
+    every = detect_frames(iter(frames), mediapipe_detector)
+    sparse = detect_frames(iter(frames), mediapipe_detector, every=4)
+    assert sparse.cuts.tolist() == every.cuts.tolist() and every.cuts[26]
+    assert [len(d) for d in every.detections] == [len(d) for d in sparse.detections] == [1] * 48
+    overlap = np.array([iou_matrix(a.boxes, b.boxes)[0, 0] for a, b in zip(every.detections, sparse.detections)])
+    assert overlap.mean() >= 0.9 and overlap.min() >= 0.7, (overlap.mean(), overlap.min())

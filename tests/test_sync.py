@@ -83,7 +83,7 @@ def test_silent_windows() -> None:
 
 @pytest.mark.parametrize(("field", "value"), [
     ("preset", "bogus"), ("crf", -1), ("crf", 52), ("batch_size", 0), ("resize_factor", 0),
-    ("fps", 0.0), ("detect_max_side", 16), ("loop", "spiral"), ("face_index", -1), ("feather", -0.5),
+    ("fps", 0.0), ("detect_max_side", 16), ("detect_every", 0), ("loop", "spiral"), ("face_index", -1), ("feather", -0.5),
     ("silence_db", 0.0), ("neutral_frame", -2),
 ])
 def test_bad_options_name_the_field_and_value(field: str, value: object) -> None:
@@ -193,6 +193,58 @@ def test_hook_frames_stay_writable_after_the_video_loops(tmp_path: Path) -> None
         face, _speech(tmp_path / "s.wav", 0.4), tmp_path / "o.mp4",
         hook=lambda i, src, dst: writable.append(src.flags.writeable))
     assert len(writable) == 10 and all(writable)  # frames 3.. come from the loop's disk cache
+
+
+def test_overlap_writes_the_same_frames_as_one_thread(tmp_path: Path, face_image: np.ndarray) -> None:
+    """fp32, same batch size, detection on every frame: the stages in threads change nothing written.
+
+    The face moves, the video loops (frames from the disk cache), references come from other frames
+    (anchors recorded as they stream by) and silent windows get the neutral one: all order-dependent.
+    """
+    face = _video(tmp_path / "face.mp4", [np.roll(face_image, 3 * (i % 10) - 15, axis=1) for i in range(40)])
+    speech = _speech(tmp_path / "s.wav", 2.4, silent_until=0.5)  # 60 output frames from 40 source frames
+    written, reports, infos = {}, {}, {}
+    generator = SpyGenerator.make()  # one set of random weights for both
+    for overlap in (False, True):
+        pairs: list[tuple[int, np.ndarray, np.ndarray]] = []
+        options = SyncOptions(**{**FAST, "batch_size": 4}, precision="fp32", reference="window",
+                              close_on_silence=True, overlap=overlap)
+        out = tmp_path / f"overlap_{overlap}.mp4"
+        reports[overlap] = LipSyncer(options=options, generator=generator).sync(
+            face, speech, out, hook=lambda i, src, dst: pairs.append((i, src.copy(), dst.copy())))
+        written[overlap], infos[overlap] = pairs, probe(out)
+    assert [i for i, _, _ in written[True]] == list(range(60))
+    for (i, src, dst), (j, src_off, dst_off) in zip(written[True], written[False], strict=True):
+        assert i == j and np.array_equal(src, src_off) and np.array_equal(dst, dst_off), f"frame {i} differs"
+    assert reports[True].missing_face_frames == 0 and reports[True].silent_frames > 0
+    assert [(r.frames, r.source_frames, r.silent_frames) for r in reports.values()] == [(60, 40, reports[False].silent_frames)] * 2
+    assert infos[True] == infos[False] and (infos[True].num_frames, infos[True].width) == (60, 128)
+    assert infos[True].audio_rate == 16000 and abs(infos[True].duration - 2.4) < 1 / 25
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_a_failing_hook_stops_every_thread_and_leaves_no_output(tmp_path: Path, face_image: np.ndarray,
+                                                                 overlap: bool) -> None:
+    import threading
+
+    from attnwav2lip.lipsync.stages import THREAD_PREFIX
+
+    class Refused(Exception):
+        pass
+
+    def hook(i: int, src: np.ndarray, dst: np.ndarray) -> None:
+        if i == 5:
+            raise Refused(f"frame {i}")
+
+    face = _video(tmp_path / "face.mp4", [np.roll(face_image, i % 5, axis=1) for i in range(30)])
+    out = tmp_path / "out" / "o.mp4"
+    out.parent.mkdir()
+    options = SyncOptions(**{**FAST, "batch_size": 2}, overlap=overlap)  # detection, then many small batches
+    with pytest.raises(Refused, match="^frame 5$"):
+        LipSyncer(options=options, generator=SpyGenerator.make()).sync(
+            face, _speech(tmp_path / "s.wav", 1.2), out, hook=hook)
+    assert [t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)] == []
+    assert list(out.parent.iterdir()) == []
 
 
 def test_still_image_static_video_and_fps(tmp_path: Path, face_image: np.ndarray) -> None:

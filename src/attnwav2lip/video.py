@@ -174,12 +174,14 @@ def iter_frames(
     *,
     start: int = 0,
     scale: int | tuple[int, int] | None = None,
+    threads: int = 0,
 ) -> Iterator[np.ndarray]:
     """Stream uint8 RGB frames of the first video stream, from frame index ``start`` on.
 
     ``scale``: see ``scaled_size``; scaling happens in FFmpeg's swscale (area averaging) as part of
     the RGB conversion, so a downscaled pass costs no more than a full-size one. Frames before ``start`` are
-    decoded and dropped (exact, unlike keyframe seeking). Frames come upright: a display rotation
+    decoded and dropped (exact, unlike keyframe seeking). ``threads``: the decoder's threads (0: FFmpeg
+    picks, about one per core). Frames come upright: a display rotation
     (phone video) is applied, and sizes are those of the displayed picture. Corrupt data raises
     MediaError.
     """
@@ -192,6 +194,7 @@ def iter_frames(
             raise MediaError(f"{path}: no video stream (expected a video or an image)")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
         timing = FrameTiming(path, stream.average_rate, stream.time_base)
         size: tuple[int, int] | None = None
         decoded = 0
@@ -347,7 +350,8 @@ class VideoWriter:
     AAC encoder's priming is declared in the mp4 edit list, which decoders honour), is written
     interleaved with the video as frames arrive, and is cut at the video's end.
     ``preset``: x264 speed preset ("veryfast" by default: fast on CPU; compression, not image
-    quality, is what slower presets buy at the same crf). Use as a context manager: the file only
+    quality, is what slower presets buy at the same crf). ``threads``: the encoder's (0: x264 picks,
+    1.5 per core, plus its lookahead). Use as a context manager: the file only
     appears under ``path`` if the block finishes without an exception.
     """
 
@@ -361,6 +365,7 @@ class VideoWriter:
         audio_rate: int = 16000,
         preset: str = DEFAULT_PRESET,
         crf: int = DEFAULT_CRF,
+        threads: int = 0,
     ) -> None:
         check_encoder_options(preset, crf)
         self.path = Path(path)
@@ -373,7 +378,7 @@ class VideoWriter:
         self.frames_written = 0
         self._audio_spec = audio
         self._audio_rate = audio_rate
-        self._preset, self._crf = preset, crf
+        self._preset, self._crf, self._threads = preset, crf, threads
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "VideoWriter":
@@ -394,6 +399,7 @@ class VideoWriter:
             video.pix_fmt = "yuv420p"
             video.codec_context.time_base = 1 / self.rate
             video.options = {"preset": self._preset, "crf": str(self._crf)}
+            video.codec_context.thread_count = self._threads
             _tag_bt601(video.codec_context)
             self._video = video
             self._audio = None

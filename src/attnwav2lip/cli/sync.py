@@ -48,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--face-index", type=int, help="which face: 0 = largest and longest on screen (default)")
     p.add_argument("--detector", choices=("auto", "mediapipe", "haar", "s3fd"), help="face detector (default auto)")
     p.add_argument("--detector-weights", help="s3fd.pth for --detector s3fd")
+    p.add_argument("--detect-every", type=int, metavar="K",
+                   help="detect faces in every K-th frame only and move them in between; frames around scene "
+                        "cuts and fast motion are all detected (default 1: every frame)")
     p.add_argument("--landmarks", action="store_true", default=None, help="blend mask follows the jaw line")
     p.add_argument("--no-cache", dest="detection_cache", action="store_false", default=None,
                    help="do not reuse or store face detections")
@@ -64,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "with native bf16 where a start-up probe measures it faster, float16 on CUDA, else fp32)")
     p.add_argument("--preset", help="x264 speed preset, ultrafast ... placebo (default veryfast)")
     p.add_argument("--crf", type=int, help="x264 quality, 0-51, lower is better (default 18)")
+    p.add_argument("--no-overlap", dest="overlap", action="store_false", default=None,
+                   help="run decode, crop, generator, blend and encode one after the other in one thread "
+                        "(slower; for debugging and as the benchmark's baseline)")
     p.add_argument("--quiet", dest="progress", action="store_false", default=None, help="no progress bar")
     p.set_defaults(func=run)
 

@@ -83,17 +83,20 @@ def detect_video(
     settings: Mapping[str, Any] | None = None,
     batch_size: int = 16,
     scene_threshold: float | None = SCENE_THRESHOLD,
+    every: int = 1,
 ) -> VideoDetections:
     """Detections for ``video``, from the cache when possible.
 
     ``frames()`` is called only on a miss and must yield the (already transformed) frames;
     ``settings`` must describe anything that changes those frames (e.g. a FrameTransform).
-    Pass ``cache=None`` for the default folder.
+    Pass ``cache=None`` for the default folder; ``every``: see ``detect_frames``.
     """
     cache = cache if cache is not None else DetectionCache()
-    key = cache.key(video, {"detector": detector.settings(), "scene_threshold": scene_threshold, **(settings or {})})
+    sparse = {"every": every} if every > 1 else {}  # every frame adds nothing: older keys stay valid
+    key = cache.key(video, {"detector": detector.settings(), "scene_threshold": scene_threshold, **sparse,
+                            **(settings or {})})
     found = cache.load(key)
     if found is None:
-        found = detect_frames(frames(), detector, batch_size=batch_size, scene_threshold=scene_threshold)
+        found = detect_frames(frames(), detector, batch_size=batch_size, scene_threshold=scene_threshold, every=every)
         cache.save(key, found)
     return found

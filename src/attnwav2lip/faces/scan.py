@@ -7,9 +7,15 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ..errors import ConfigError
+from .boxes import iou_matrix
 from .detection import Detections, Detector
 from .scenes import SCENE_THRESHOLD, SceneCutDetector
 from .tracking import FaceTrack, TrackConfig, track_faces
+
+# detect_frames(every=k): faces at two keyframes k frames apart that overlap less than this moved
+# too fast (or are not the same faces) to be interpolated; the frames between are then detected
+KEYFRAME_IOU = 0.6
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
@@ -61,20 +67,32 @@ def detect_frames(
     batch_size: int = 16,
     scene_threshold: float | None = SCENE_THRESHOLD,
     progress: Callable[[int], None] | None = None,
+    every: int = 1,
 ) -> VideoDetections:
     """Run ``detector`` over a stream of uint8 RGB frames of one size, ``batch_size`` at a time.
 
     ``scene_threshold`` None disables scene-cut detection; ``progress(n)`` is called with the
-    number of frames done after each batch.
+    number of frames done after each batch. ``every`` k > 1 detects only every k-th frame (the
+    keyframes) and moves the faces linearly between two keyframes, unless a scene cut lies between
+    them, the number of faces changes, or a face moved so fast that its two boxes overlap less than
+    ``KEYFRAME_IOU``: then every frame between them is detected.
     """
+    if every < 1:
+        raise ConfigError(f"every must be >= 1, got {every}")
     cutter = SceneCutDetector(scene_threshold) if scene_threshold is not None else None
     detections: list[Detections] = []
     cuts: list[bool] = []
-    batch: list[np.ndarray] = []
+    batch: list[np.ndarray] = []  # every=1: frames not yet detected; else the frames up to the next keyframe
     size: tuple[int, int] = (0, 0)
 
     def flush() -> None:
-        detections.extend(detector.detect(batch))
+        if every == 1:
+            found = detector.detect(batch)
+        else:
+            key = detector.detect(batch[-1:])
+            moved = None if not detections or any(cuts[-len(batch):]) else _between(detections[-1], key[0], len(batch))
+            found = (detector.detect(batch[:-1]) if moved is None else moved) + key
+        detections.extend(found)
         batch.clear()
         if progress is not None:
             progress(len(detections))
@@ -83,8 +101,29 @@ def detect_frames(
         size = (int(frame.shape[0]), int(frame.shape[1]))
         cuts.append(cutter.update(frame) if cutter is not None else False)
         batch.append(frame)
-        if len(batch) == batch_size:
+        if len(batch) == (batch_size if every == 1 else every if detections else 1):
             flush()
     if batch:
         flush()
     return VideoDetections(tuple(detections), np.array(cuts, bool), size)
+
+
+def _between(first: Detections, last: Detections, steps: int) -> list[Detections] | None:
+    """The faces of the ``steps - 1`` frames between two keyframes, moved linearly from ``first`` to
+    ``last``; None where they cannot be (another number of faces, or a face that moved too far)."""
+    if len(first) != len(last):
+        return None
+    if not len(first):
+        return [Detections.empty() for _ in range(steps - 1)]
+    overlap = iou_matrix(first.boxes, last.boxes)
+    match = overlap.argmax(axis=1)
+    if len(set(match.tolist())) < len(first) or overlap[np.arange(len(first)), match].min() < KEYFRAME_IOU:
+        return None
+    marks = first.landmarks is not None and last.landmarks is not None
+    scores = np.minimum(first.scores, last.scores[match])
+    moved = []
+    for step in range(1, steps):
+        t = step / steps
+        landmarks = (1 - t) * first.landmarks + t * last.landmarks[match] if marks else None  # type: ignore[index, operator]
+        moved.append(Detections((1 - t) * first.boxes + t * last.boxes[match], scores, landmarks))
+    return moved

@@ -43,6 +43,7 @@ class SyncOptions:
     detector: DetectorName = "auto"
     detector_weights: str | None = None  # s3fd.pth for --detector s3fd
     detect_max_side: int = 480  # pass 1 decodes frames this size (longer side) for detection
+    detect_every: int = 1  # detect every k-th frame, move faces between (faces.detect_frames)
     landmarks: bool = False  # blend mask follows the jaw line (mediapipe mesh), else an ellipse
     detection_cache: bool = True  # reuse pass 1 for the same video and settings
     on_missing_face: OnMissingFace = "pass"  # pass: frames without a face stay unchanged; error: fail
@@ -58,6 +59,7 @@ class SyncOptions:
     precision: Precision = "auto"  # attnwav2lip.precision; auto on cuda: float16 as before
     preset: str = DEFAULT_PRESET
     crf: int = DEFAULT_CRF
+    overlap: bool = True  # decode, crop, blend and encode in threads beside the generator (lipsync.stages)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -67,6 +69,7 @@ class SyncOptions:
             ("batch_size", self.batch_size >= 1, ">= 1"), ("resize_factor", self.resize_factor >= 1, ">= 1"),
             ("fps", 0 < self.fps <= MAX_FPS, f"> 0 and <= {MAX_FPS:g}"),
             ("detect_max_side", self.detect_max_side >= 32, ">= 32"),
+            ("detect_every", self.detect_every >= 1, ">= 1"),
             ("face_index", self.face_index >= 0, ">= 0"), ("feather", self.feather >= 0, ">= 0"),
             ("silence_db", self.silence_db > 0, "> 0"),
             ("neutral_frame", self.neutral_frame is None or self.neutral_frame >= 0, ">= 0"),
@@ -81,6 +84,13 @@ class SyncOptions:
         if self.box is not None:
             check_box_order(self.box)
 
+    @property
+    def codec_threads(self) -> int:
+        """Threads for the video decoder and for the encoder: with ``overlap`` each already runs in its own
+        stage thread beside torch's, so one each (more would only compete with torch for the cores);
+        without it, 0 (FFmpeg and x264 pick, as before)."""
+        return 1 if self.overlap else 0
+
 
 def options_from(**values: object) -> SyncOptions:
     """SyncOptions from keyword values, ignoring None (CLI flags left at their defaults)."""
@@ -92,8 +102,10 @@ def options_from(**values: object) -> SyncOptions:
 class SyncReport:
     """What a ``sync`` run did, with wall and CPU milliseconds per output frame by stage.
 
-    Stages: decode (both passes), detect, generate (crops, model, references), blend, encode
-    (video and audio), and total (wall) / all (CPU) for the whole call.
+    Stages: decode (both passes), detect, crop (crops, references, mel windows), generate (the
+    model), blend, encode (video and audio, and the hook), and total (wall) / all (CPU) for the
+    whole call. With ``overlap`` the stages run at the same time in several threads: each stage's
+    wall time is its own thread's, and stage times add up to more than the total.
     """
 
     output: Path

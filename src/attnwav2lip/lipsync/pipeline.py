@@ -6,21 +6,25 @@ Read top to bottom, one call does (docs/sync.md has the user-facing rules):
 2. pass 1: decode the face input downscaled, detect faces (cached), track and smooth -> one box
    per source frame (N x 4, tiny);
 3. pass 2: decode again at full size, in batches: crop, generate, blend, encode as it goes.
-   Output frame i shows source frame ``schedule[i]`` (forward, then backward when the audio is
+   With ``SyncOptions.overlap`` (the default) decoding and cropping run in a thread ahead of the
+   generator, blending and encoding in a thread behind it (``stages.Stages``); pass 1 decodes in a
+   thread ahead of the detector. Output frame i shows source frame ``schedule[i]`` (forward, then backward when the audio is
    longer: no jump); frames re-shown after the first sweep come from a raw disk cache beside the
    output (``sources.FrameCache``: never RAM, and never a tmpfs /tmp that would be RAM after all).
 
-Nothing here holds the whole video: memory is one batch of frames plus small per-frame arrays.
+Nothing here holds the whole video: memory is a few batches of frames (those queued between the
+stages) plus small per-frame arrays.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -39,18 +43,34 @@ from ..looping import loop_schedule
 from ..models import Generator
 from ..outputs import VIDEO_CONTAINERS, check_output_file
 from ..precision import PrecisionChoice, autocast, memory_format, probe_forward, resolve_precision
-from ..progress import progress_of
+from ..progress import progress_bar, progress_of
 from ..synth.speech import speak
 from ..video import VideoWriter
 from .checks import check_box_in_frame, check_face_index, check_padded_boxes
 from .options import SyncOptions, SyncReport
 from .references import ReferenceCrops
 from .sources import FaceSource, scheduled_frames
+from .stages import Stages
 from .stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
 
 MAX_OUTPUT_PIXELS = 1e12  # frames x width x height of one output: ~5 h of 1080p at 25 fps
+DETECT_DEPTH = 32  # pass 1: frames (detection size, ~0.4 MB at 480 px) decoded ahead of the detector
+BATCH_DEPTH = 2  # pass 2: batches queued before and after the generator (a 720p batch of 16: 44 MB)
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays
+class _Batch:
+    """One batch of pass 2 between its stages: its frames and, for those with a face, the generator's inputs."""
+
+    index: np.ndarray  # output frame numbers
+    sources: np.ndarray  # the source frame each shows
+    frames: list[np.ndarray]
+    todo: list[int]  # positions in the batch of the frames with a face
+    boxes: np.ndarray  # (len(todo), 4)
+    inputs: np.ndarray | None  # (len(todo), 96, 96, 6) uint8: masked target, reference; None without faces
+    windows: np.ndarray | None  # (len(todo), 80, 16) mel windows
 
 
 @dataclass(frozen=True)
@@ -170,7 +190,8 @@ class LipSyncer:
                               "or split the audio")
 
         with VideoWriter(out, source.fps, (source.width, source.height), audio=mux_audio,
-                         audio_rate=audio_mod.SAMPLE_RATE, preset=opts.preset, crf=opts.crf) as writer:
+                         audio_rate=audio_mod.SAMPLE_RATE, preset=opts.preset, crf=opts.crf,
+                         threads=opts.codec_threads) as writer:
             track = self._track(source, num_out, clock)
             schedule = loop_schedule(num_out, len(track), opts.loop)
             used = np.unique(schedule)
@@ -196,18 +217,21 @@ class LipSyncer:
                                   weights=opts.detector_weights).create()
         limit = min(num_out, source.num_frames)  # source frames the output can reach
 
-        def frames() -> Iterator[np.ndarray]:
-            return progress_of(clock.timed("decode", itertools.islice(source.frames(scale), limit)),
-                               show=opts.progress, total=limit, desc="detect", unit="frame")
+        with clock("detect"), detector, Stages(opts.overlap) as stages:
 
-        with clock("detect"), detector:
+            def frames() -> Iterator[np.ndarray]:
+                decoded = clock.timed("decode", itertools.islice(source.frames(scale), limit))
+                return progress_of(clock.timed("frames in", stages.ahead(decoded, DETECT_DEPTH, "decode")),
+                                   show=opts.progress, total=limit, desc="detect", unit="frame")
+
             settings = {"transform": to_dict(source.transform), "scale": scale, "static": source.still, "limit": limit}
             if opts.detection_cache and not source.still:
-                found = detect_video(source.path, frames, detector, cache=DetectionCache(), settings=settings)
+                found = detect_video(source.path, frames, detector, cache=DetectionCache(), settings=settings,
+                                     every=opts.detect_every)
             else:
-                found = detect_frames(frames(), detector)
+                found = detect_frames(frames(), detector, every=opts.detect_every)
         for times in (clock.wall, clock.cpu):
-            times["detect"] -= times["decode"]  # pass 1 so far: decoding happened inside detection
+            times["detect"] -= times.pop("frames in", 0.0)  # waiting for frames (without overlap: decoding them)
         scaled = VideoDetections(tuple(d.scaled(1.0 / scale) for d in found.detections), found.cuts, size)
         track = scaled.track(config)
         check_face_index(opts.face_index, track, found.detections, source.path)
@@ -224,51 +248,71 @@ class LipSyncer:
         clock: Stopwatch,
         hook: Callable[[int, np.ndarray, np.ndarray], None] | None,
     ) -> int:
-        """Pass 2: frames in schedule order, generated and blended in batches, encoded as they come."""
+        """Pass 2: batches decoded and cropped ahead of the generator, blended and encoded behind it."""
         opts = self.options
         starts = audio_mod.mel_window_starts(len(schedule), source.fps, self.mel_offset)
         silent = audio_mod.silent_windows(mel, starts, opts.silence_db) if opts.close_on_silence else np.zeros(len(schedule), bool)
         references = ReferenceCrops(source, track, opts)
-        frames: Iterator[np.ndarray] = progress_of(
-            clock.timed("decode", scheduled_frames(source, schedule, writer.path.parent)),
-            show=opts.progress, total=len(schedule), desc="sync", unit="frame")
-        for first in range(0, len(schedule), opts.batch_size):
-            index = np.arange(first, min(first + opts.batch_size, len(schedule)))
-            batch = [next(frames) for _ in index]
-            src = schedule[index]
-            outputs = list(batch)
-            todo = [k for k in range(len(index)) if track.present[src[k]]]
-            if todo:
-                boxes = track.boxes[src[todo]]
-                with clock("generate"):
-                    faces = self._faces([batch[k] for k in todo], boxes, src[todo],
-                                        audio_mod.mel_windows_at(mel, starts[index[todo]]), silent[index[todo]],
-                                        references)
-                with clock("blend"):
-                    for j, k in enumerate(todo):
-                        outputs[k] = self._paste(batch[k], faces[j], boxes[j], track, int(src[k]))
-            with clock("encode"):
-                for k, frame in enumerate(outputs):
-                    if hook is not None:
-                        hook(int(index[k]), batch[k], frame)
-                    writer.write(frame)
-            references.see(src, batch)
+        batches = self._batches(source, track, schedule, mel, starts, silent, references, writer.path.parent, clock)
+        with progress_bar(show=opts.progress, total=len(schedule), desc="sync", unit="frame") as bar, \
+                Stages(opts.overlap) as stages:
+            finish = stages.behind(functools.partial(self._finish, track=track, writer=writer, clock=clock, hook=hook,
+                                                     bar=bar), BATCH_DEPTH, "encode")
+            for batch in stages.ahead(batches, BATCH_DEPTH, "decode"):
+                faces = None
+                if batch.inputs is not None:
+                    with clock("generate"):
+                        faces = self._run(batch.inputs, batch.windows)
+                finish((batch, faces))
         return int(silent.sum())
 
-    def _faces(self, frames: list[np.ndarray], boxes: np.ndarray, sources: np.ndarray, windows: np.ndarray,
-               silent: np.ndarray, references: ReferenceCrops) -> np.ndarray:
-        """Generated 96x96 faces for frames with a face: crops, references, mel windows, model."""
-        targets = crop_faces(frames, boxes, FACE_SIZE)  # type: ignore[arg-type]  # any sequence
-        refs = np.stack([references.get(int(s), t, bool(q)) for s, t, q in zip(sources, targets, silent)])
-        windows[silent] = audio_mod.SILENCE
-        return self._run(targets, refs, windows)
+    def _batches(self, source: FaceSource, track: FaceTrack, schedule: np.ndarray, mel: np.ndarray,
+                 starts: np.ndarray, silent: np.ndarray, references: ReferenceCrops, folder: Path,
+                 clock: Stopwatch) -> Iterator[_Batch]:
+        """Pass 2's input side: frames in schedule order, a batch at a time, with the generator's inputs.
 
-    def _run(self, targets: np.ndarray, refs: np.ndarray, mels: np.ndarray) -> np.ndarray:
-        """Generator forward on uint8 crops: (N, 96, 96, 3) x 2 and (N, 80, 16) -> (N, 96, 96, 3) uint8."""
+        Reference anchors are recorded after each batch's references are chosen, as they stream by.
+        """
+        frames = clock.timed("decode", scheduled_frames(source, schedule, folder))
+        for first in range(0, len(schedule), self.options.batch_size):
+            index = np.arange(first, min(first + self.options.batch_size, len(schedule)))
+            batch = [next(frames) for _ in index]
+            src = schedule[index]
+            todo = [k for k in range(len(index)) if track.present[src[k]]]
+            boxes = track.boxes[src[todo]]
+            inputs = windows = None
+            with clock("crop"):
+                if todo:
+                    targets = crop_faces([batch[k] for k in todo], boxes, FACE_SIZE)  # type: ignore[arg-type]
+                    quiet = silent[index[todo]]
+                    refs = np.stack([references.get(int(s), t, bool(q)) for s, t, q in zip(src[todo], targets, quiet)])
+                    targets[:, FACE_SIZE // 2 :] = 0  # the generator redraws the lower half
+                    inputs = np.concatenate([targets, refs], axis=3)
+                    windows = audio_mod.mel_windows_at(mel, starts[index[todo]])
+                    windows[quiet] = audio_mod.SILENCE
+                references.see(src, batch)
+            yield _Batch(index, src, batch, todo, boxes, inputs, windows)
+
+    def _finish(self, item: tuple[_Batch, np.ndarray | None], *, track: FaceTrack, writer: VideoWriter,
+                clock: Stopwatch, hook: Callable[[int, np.ndarray, np.ndarray], None] | None, bar: Any) -> None:
+        """Pass 2's output side: generated faces pasted into their frames, the hook, the encoder."""
+        batch, faces = item
+        outputs = list(batch.frames)
+        with clock("blend"):
+            for j, k in enumerate(batch.todo):
+                outputs[k] = self._paste(batch.frames[k], faces[j], batch.boxes[j], track, int(batch.sources[k]))  # type: ignore[index]
+        with clock("encode"):
+            for k, frame in enumerate(outputs):
+                if hook is not None:
+                    hook(int(batch.index[k]), batch.frames[k], frame)
+                writer.write(frame)
+        bar.update(len(outputs))
+
+    def _run(self, inputs: np.ndarray, mels: np.ndarray) -> np.ndarray:
+        """Generator forward on uint8 inputs: (N, 96, 96, 6) masked target + reference and (N, 80, 16) mels
+        -> (N, 96, 96, 3) uint8 faces."""
         dtype = torch.float16 if self.half else torch.float32
-        masked = targets.copy()
-        masked[:, FACE_SIZE // 2 :] = 0  # the generator redraws the lower half
-        faces = torch.from_numpy(np.concatenate([masked, refs], axis=3)).to(self.device)
+        faces = torch.from_numpy(inputs).to(self.device)
         faces = faces.permute(0, 3, 1, 2).to(dtype).div_(255.0)
         mel_t = torch.from_numpy(mels[:, None]).to(self.device, dtype)
         with torch.inference_mode(), autocast(self.device, self.precision):

@@ -33,6 +33,7 @@ class FaceSource:
         self._native = (info.width, info.height)
         self._decode_size = (max(1, info.width // f), max(1, info.height // f))
         self._after_decode = FrameTransform(1, options.rotate, tuple(options.crop))
+        self._threads = options.codec_threads
         first = self._after_decode(read_image(path) if f == 1 else next(iter_frames(path, scale=self._decode_size)))
         if first.size == 0:
             raise ConfigError(f"--crop {options.crop} leaves nothing of {path}")
@@ -50,7 +51,7 @@ class FaceSource:
         top, bottom, left, right = self._after_decode.crop
         crop = tuple(v if v == -1 else round(v * scale) for v in (top, bottom, left, right))
         after = FrameTransform(1, self._after_decode.rotate, crop)  # type: ignore[arg-type]
-        for frame in iter_frames(self.path, scale=None if size == self._native else size):
+        for frame in iter_frames(self.path, scale=None if size == self._native else size, threads=self._threads):
             yield after(frame)
 
     def _scaled_still(self, scale: float) -> np.ndarray:

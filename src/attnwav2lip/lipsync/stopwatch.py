@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections import defaultdict
 from typing import Iterator
@@ -11,11 +12,16 @@ import numpy as np
 
 
 class Stopwatch:
-    """Wall and CPU (all threads of this process) seconds per stage name."""
+    """Wall and CPU (all threads of this process) seconds per stage name.
+
+    Stages may run in several threads at once (``SyncOptions.overlap``): each stage's wall time is
+    then the time its thread spent in it, and its CPU time includes what other threads did meanwhile.
+    """
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = defaultdict(float)
         self.cpu: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
@@ -23,8 +29,9 @@ class Stopwatch:
         try:
             yield
         finally:
-            self.wall[stage] += time.perf_counter() - wall
-            self.cpu[stage] += time.process_time() - cpu
+            with self._lock:
+                self.wall[stage] += time.perf_counter() - wall
+                self.cpu[stage] += time.process_time() - cpu
 
     def timed(self, stage: str, iterator: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """``iterator`` with the time spent producing each item charged to ``stage``."""

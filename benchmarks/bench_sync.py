@@ -1,14 +1,16 @@
-"""End-to-end `sync` speed per stage, against the bare generator, and peak memory vs input length.
+"""End-to-end `sync` speed with its stages overlapped and not, per stage, against the bare generator; peak memory vs input length.
 
-    # per-stage table at width 1.0 and a narrow width on a 30 s 720p clip:
+    # fps with overlap off (one thread: the baseline) and on, per precision, on a 30 s 720p clip,
+    # with the detector (then again with --box: no detection pass):
     MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=100000000000 MALLOC_TOP_PAD_=1073741824 \
-        .venv/bin/python benchmarks/bench_lipsync.py speed --seconds 30 --widths 1.0 0.25 --precisions fp32 auto
-    # peak RSS of whole runs (fresh processes) for inputs of several lengths:
-    .venv/bin/python benchmarks/bench_lipsync.py memory --lengths 6 60 --width 0.125
+        .venv/bin/python benchmarks/bench_sync.py speed --seconds 30 --widths 1.0 --precisions fp32 auto [--box]
+    # peak RSS of whole runs (fresh processes) for a 30 s and a 180 s input:
+    .venv/bin/python benchmarks/bench_sync.py memory --lengths 30 180 --width 0.125 [--box]
 
 Inputs are synthetic: a real face photo (scikit-image's astronaut) drifting over a 1280x720
-background, with modulated noise as speech; they are made once under --work. Settings printed
-with every table: model width, batch size, x264 preset, torch threads, detector.
+background, with modulated noise as speech; they are made once under --work. Detection caching is
+off in every run. Settings printed with every table: CPU and its flags, model width, batch size,
+x264 preset, torch and codec threads, detector or box, the precision each run resolved to.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from record import Record, add_json_argument
 
 SIZE = (1280, 720)
 FPS = 25
+BOX = (200, 500, 490, 790)  # --box: top, bottom, left, right around the face's mean position
+STAGES = ("decode", "detect", "crop", "generate", "blend", "encode")
 
 
 def make_inputs(seconds: float, work: Path) -> tuple[Path, Path]:
@@ -88,32 +92,42 @@ def speed(args: argparse.Namespace, record: Record) -> None:
 
     torch.set_num_threads(args.threads)
     clip, speech = make_inputs(args.seconds, Path(args.work))
+    warm_clip, warm_speech = make_inputs(2, Path(args.work))
+    detection = (f"fixed box {BOX} (no detection pass)" if args.box
+                 else f"detector {detector_in_use(args.detector)}, every {args.detect_every} frame(s)")
     print(describe_cpu())
     print(f"clip {args.seconds:g} s 720p @ {FPS} fps; batch {args.batch_size}; x264 preset {args.preset}; "
-          f"torch threads {args.threads}; detector {detector_in_use(args.detector)} "
-          f"(detect side {SyncOptions().detect_max_side})")
-    print("per-stage ms per output frame as wall / CPU (CPU = all threads of the process; on a shared")
-    print("machine wall time includes waiting for a core, CPU time does not)")
-    header = ("| width | precision | end-to-end fps | bare G ms/frame | decode | detect | generate | blend | encode "
-              "| non-G (decode+detect+blend+encode) | total |")
+          f"torch threads {torch.get_num_threads()}; codec threads (decoder, encoder) overlap off: FFmpeg's and "
+          f"x264's choice, on: {SyncOptions().codec_threads} each; {detection} "
+          f"(detect side {SyncOptions().detect_max_side}); detection cache off")
+    print("per-stage ms per output frame as wall / CPU (CPU = all threads of the process). With overlap on,")
+    print("stages run at once in three threads: each wall time is its own thread's, and CPU times overlap")
+    header = ("| width | precision | overlap | end-to-end fps | speed-up | bare G ms/frame | "
+              + " | ".join(STAGES) + " | total |")
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     for width in args.widths:
+        generator = Generator(GeneratorConfig(width=width)).eval()
         for asked in args.precisions:
-            options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False,
-                                  progress=False, detector=args.detector, device="cpu", precision=asked)
-            syncer = LipSyncer(options=options, generator=Generator(GeneratorConfig(width=width)).eval())
-            bare = bare_generator_ms(syncer.generator, args.batch_size, syncer.precision)
-            out = Path(args.work) / f"out_w{width:g}_{asked}.mp4"
-            report = syncer.sync(clip, speech, out)
-            wall, cpu = report.ms_per_frame, report.cpu_ms_per_frame
-            cells = [f"{wall.get(k, 0.0):.1f} / {cpu.get(k, 0.0):.1f}" for k in ("decode", "detect", "generate", "blend", "encode")]
-            stages = ("decode", "detect", "blend", "encode")
-            non_g = f"{sum(wall.get(k, 0.0) for k in stages):.1f} / {sum(cpu.get(k, 0.0) for k in stages):.1f}"
-            print(f"| {width:g} | {report.precision} | {report.frames / report.seconds:.1f} | {bare:.1f} | "
-                  f"{' | '.join(cells)} | {non_g} | {wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
-            record.add("ms_per_frame", width=width, precision=report.precision, fps=report.frames / report.seconds,
-                       bare_generator=bare, wall=dict(wall), cpu=dict(cpu))
+            baseline = None
+            for overlap in (False, True):
+                options = SyncOptions(batch_size=args.batch_size, preset=args.preset, detection_cache=False,
+                                      progress=False, detector=args.detector, device="cpu", precision=asked,
+                                      box=BOX if args.box else None, overlap=overlap, detect_every=args.detect_every)
+                syncer = LipSyncer(options=options, generator=generator)
+                bare = bare_generator_ms(syncer.generator, args.batch_size, syncer.precision)
+                syncer.sync(warm_clip, warm_speech, Path(args.work) / "warm.mp4")  # first-run costs, not timed
+                report = syncer.sync(clip, speech, Path(args.work) / f"out_w{width:g}_{asked}.mp4")
+                fps = report.frames / report.seconds
+                baseline = fps if baseline is None else baseline
+                wall, cpu = report.ms_per_frame, report.cpu_ms_per_frame
+                cells = [f"{wall.get(k, 0.0):.1f} / {cpu.get(k, 0.0):.1f}" for k in STAGES]
+                print(f"| {width:g} | {report.precision} | {'on' if overlap else 'off'} | {fps:.1f} | "
+                      f"{fps / baseline:.2f}x | {bare:.1f} | {' | '.join(cells)} | "
+                      f"{wall['total']:.1f} / {cpu['total']:.1f} |", flush=True)
+                record.add("ms_per_frame", width=width, precision=report.precision, overlap=overlap, fps=fps,
+                           speedup=fps / baseline, bare_generator=bare, box=args.box, detect_every=args.detect_every,
+                           wall=dict(wall), cpu=dict(cpu))
 
 
 def describe_cpu() -> str:
@@ -133,11 +147,13 @@ def detector_in_use(name: str) -> str:
 
 
 def memory(args: argparse.Namespace, record: Record) -> None:
-    detection = "fixed box (no detection pass)" if args.fixed_box else f"detector {detector_in_use(args.detector)}"
+    detection = f"fixed box {BOX} (no detection pass)" if args.box else f"detector {detector_in_use(args.detector)}"
     print(f"peak RSS of a whole `sync` process, 720p @ {FPS} fps, width {args.width}, batch {args.batch_size}, "
-          f"preset {args.preset}, torch threads {args.threads}, {detection}")
-    print("| input length | frames | peak RSS MB | wall s |")
-    print("|---|---|---|---|")
+          f"preset {args.preset}, torch threads {args.threads}, overlap {'off' if args.no_overlap else 'on'}, "
+          f"{detection}")
+    print("| input length | frames | peak RSS MB | growth over the first MB | wall s |")
+    print("|---|---|---|---|---|")
+    first = None
     for seconds in args.lengths:
         clip, speech = make_inputs(seconds, Path(args.work))
         code = (
@@ -147,7 +163,7 @@ def memory(args: argparse.Namespace, record: Record) -> None:
             "from attnwav2lip.models import Generator, GeneratorConfig\n"
             f"g = Generator(GeneratorConfig(width={args.width})).eval()\n"
             f"o = SyncOptions(batch_size={args.batch_size}, preset={args.preset!r}, detection_cache=False, progress=False,"
-            f" detector={args.detector!r}, device='cpu', box={(200, 500, 490, 790) if args.fixed_box else None})\n"
+            f" detector={args.detector!r}, device='cpu', box={BOX if args.box else None}, overlap={not args.no_overlap})\n"
             f"r = LipSyncer(options=o, generator=g).sync({str(clip)!r}, {str(speech)!r}, {str(Path(args.work) / 'mem.mp4')!r})\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
             "print(r.frames, int(hwm) // 1024, round(r.seconds, 1))\n"
@@ -156,25 +172,29 @@ def memory(args: argparse.Namespace, record: Record) -> None:
         if done.returncode:
             raise SystemExit(done.stderr[-2000:])
         frames, peak, wall = done.stdout.split()[-3:]
-        print(f"| {seconds:g} s | {frames} | {peak} | {wall} |", flush=True)
-        record.add("peak_rss", seconds=seconds, frames=int(frames), peak_rss_mb=int(peak), wall_s=float(wall))
+        first = int(peak) if first is None else first
+        print(f"| {seconds:g} s | {frames} | {peak} | {int(peak) - first:+d} | {wall} |", flush=True)
+        record.add("peak_rss", seconds=seconds, frames=int(frames), peak_rss_mb=int(peak),
+                   growth_mb=int(peak) - first, wall_s=float(wall), box=args.box, overlap=not args.no_overlap)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", nargs="?", default="speed", choices=("speed", "memory"), help="default speed")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.25])
+    parser.add_argument("--widths", type=float, nargs="+", default=[1.0])
     parser.add_argument("--precisions", nargs="+", default=["fp32", "auto"], choices=("auto", "fp32", "bf16"),
                         help="speed: each width runs in each (default fp32 auto)")
-    parser.add_argument("--lengths", type=float, nargs="+", default=[6.0, 60.0])
+    parser.add_argument("--lengths", type=float, nargs="+", default=[30.0, 180.0])
     parser.add_argument("--width", type=float, default=0.125)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--detector", default="auto")
+    parser.add_argument("--detect-every", type=int, default=1, help="speed: detect every K-th frame (--detect-every)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", default="/tmp/attnwav2lip-bench")
-    parser.add_argument("--fixed-box", action="store_true", help="memory: skip detection (--box), for long inputs")
+    parser.add_argument("--box", action="store_true", help=f"a fixed face box {BOX}: no detection pass")
+    parser.add_argument("--no-overlap", action="store_true", help="memory: stages in one thread")
     add_json_argument(parser)
     args = parser.parse_args()
     record = Record(f"{__file__[:-3]}_{args.mode}", args)
