@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safetensors import safe_open
+
 from .checkpoints import load_model, network_file, save_model
 from .errors import CheckpointError, ConfigError
 
@@ -119,7 +121,6 @@ def export_builtin(
 def _same_content(new: Path, old: Path) -> bool:
     """Whether two safetensors files hold the same metadata and the same tensors, bit for bit."""
     import torch
-    from safetensors import safe_open
 
     if not old.is_file():
         return False
