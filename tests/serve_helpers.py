@@ -25,16 +25,19 @@ SCREENSHOTS_ENV = "ATTNWAV2LIP_SCREENSHOTS"  # a folder: the browser test saves 
 SCREENSHOT_COLOURS = 64  # palette size: keeps each PNG well under 300 KB
 
 
-def require_chromium() -> None:
-    """Skip when the browser tools are missing (one line saying how to install them); under CI=true, fail instead."""
-    if os.environ.get("CI") == "true":
-        if importlib.util.find_spec("playwright") is None or not Path(CHROMIUM).is_file():
-            pytest.fail("CI=true needs the browser tests: pip install -e '.[serve]' and apt-get install -y chromium")
-        return
+def _missing_browser_tool() -> str | None:
+    """What the browser tests lack on this machine, with how to install it; None when nothing is missing."""
     if importlib.util.find_spec("playwright") is None:
-        pytest.skip("browser tests need the [serve] extra (playwright): pip install -e '.[serve]'")
+        return "browser tests need the [serve] extra (playwright): pip install -e '.[serve]'"
     if not Path(CHROMIUM).is_file():
-        pytest.skip("browser tests need Debian's chromium: apt-get install -y chromium")
+        return "browser tests need Debian's chromium: apt-get install -y chromium"
+    return None
+
+
+MISSING_BROWSER_TOOL = _missing_browser_tool()
+# Skips where a browser tool is missing, saying which; under CI=true the tests run and fail instead.
+needs_browser = pytest.mark.skipif(MISSING_BROWSER_TOOL is not None and os.environ.get("CI") != "true",
+                                   reason=MISSING_BROWSER_TOOL or "")
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ import pytest
 from attnwav2lip.cli import build_parser
 from attnwav2lip.errors import ConfigError
 
-from serve_helpers import (browser_page, describe_mp4, photo, require_chromium, screenshot, serving, speech)
+from serve_helpers import (browser_page, describe_mp4, needs_browser, photo, screenshot, serving, speech)
 
 pytestmark = pytest.mark.slow  # a Gradio server per test, some with a browser
 
@@ -167,8 +167,8 @@ def _upload(page, component: str, path: Path) -> None:
     page.locator(f"#{component} input[type=file]").set_input_files(str(path))
 
 
+@needs_browser
 def test_browser_end_to_end(server: tuple[str, object], media: dict[str, Path], tmp_path: Path) -> None:
-    require_chromium()
     from playwright.sync_api import expect
 
     with browser_page(server[0]) as (page, foreign):
@@ -193,8 +193,8 @@ def test_browser_end_to_end(server: tuple[str, object], media: dict[str, Path], 
     assert not foreign, foreign
 
 
+@needs_browser
 def test_browser_shows_a_bad_upload_as_one_line_then_runs(server: tuple[str, object], media: dict[str, Path]) -> None:
-    require_chromium()
     from playwright.sync_api import expect
 
     with browser_page(server[0]) as (page, foreign):
